@@ -1,0 +1,101 @@
+// buildApp assembles the HTTP service from a config and its dependencies.
+// The one error handler turns everything into RFC 9457 problem details.
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Deps } from './deps.js';
+import { AppError, toProblem } from './errors.js';
+import { pathOf } from './logger.js';
+import { docsRoutes } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { homeRoutes } from './routes/home.js';
+import { loginRoutes } from './routes/login.js';
+import { meRoutes } from './routes/me.js';
+import { wellKnownRoutes } from './routes/well-known.js';
+import { createDefaultSandboxUsers } from './sandbox/users.js';
+import { sandboxProvider } from './sandbox/provider.js';
+import { SANDBOX_PATH } from './config.js';
+
+export interface RouteOptions {
+  readonly config: Config;
+  readonly deps: Deps;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(config: Config, deps: Deps, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One line per request, written below with only safe fields.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const appError = error instanceof AppError ? error : fromFastifyError(error);
+    if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
+    else request.log.info({ code: appError.code }, 'request refused');
+    return sendProblem(reply, appError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new AppError('not_found', `No route for ${request.method} ${pathOf(request.url)}`)),
+  );
+
+  await app.register(cookie, { secret: deps.cookieSecret });
+  const options: RouteOptions = { config, deps };
+  await app.register(healthRoutes, options);
+  await app.register(docsRoutes, options);
+  await app.register(homeRoutes, options);
+  await app.register(wellKnownRoutes, options);
+  await app.register(loginRoutes, options);
+  await app.register(meRoutes, options);
+  if (config.sandbox) {
+    logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
+    await app.register(sandboxProvider, {
+      prefix: SANDBOX_PATH,
+      consumerKey: config.twitter.consumerKey,
+      consumerSecret: config.twitter.consumerSecret,
+      users: createDefaultSandboxUsers(),
+      baseUrl: config.twitter.apiUrl,
+      now: deps.now,
+    });
+  }
+  return app;
+}
+
+export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply
+    .status(error.status)
+    .headers(error.headers)
+    .header('cache-control', 'no-store')
+    .type('application/problem+json')
+    .send(toProblem(error));
+}
+
+function fromFastifyError(error: FastifyError): AppError {
+  const status = error.statusCode ?? 500;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large', 'The request body is too large');
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type', 'This content type is not accepted here');
+  if (status === 404) return new AppError('not_found', 'Not found');
+  if (status >= 400 && status < 500) return new AppError('invalid_request', 'The request is malformed');
+  // Nothing of the original error reaches the client.
+  return new AppError('internal_error', 'Something went wrong on our side', { cause: error });
+}

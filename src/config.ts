@@ -1,0 +1,221 @@
+// Configuration: parsed and validated once at start from the environment.
+// loadConfig is pure: it reads only the object it is given, lists every
+// problem it finds, and returns a frozen, typed config.
+
+export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
+export const SANDBOX_CONSUMER_SECRET = 'roost-sandbox-consumer-secret';
+export const SANDBOX_PATH = '/sandbox/twitter';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** The issuer of every token, and the base of the OAuth callback. No trailing slash. */
+  readonly publicUrl: string;
+  readonly callbackUrl: string;
+  readonly twitter: {
+    readonly apiUrl: string;
+    readonly consumerKey: string;
+    readonly consumerSecret: string;
+    readonly timeoutMs: number;
+  };
+  /** True when roost serves its own Twitter stand-in (no consumer key configured). */
+  readonly sandbox: boolean;
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  readonly returnToOrigins: readonly string[];
+  readonly jwtAudience: string | undefined;
+  readonly accessTokenTtl: number;
+  readonly flowTtl: number;
+  readonly jwksMaxAge: number;
+  /** Absent only outside production; the server then keeps a generated one in dataDir. */
+  readonly cookieSecret: string | undefined;
+  readonly encryptionKey: Buffer | undefined;
+  readonly logLevel: LogLevel;
+  readonly migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+  const httpUrl = (name: string, raw: string): URL | undefined => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      problems.push(`${name} must be an absolute http(s) URL (got "${raw}")`);
+      return undefined;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      problems.push(`${name} must use http or https (got "${url.protocol}")`);
+      return undefined;
+    }
+    if (url.username || url.password || url.search || url.hash) {
+      problems.push(`${name} must not carry credentials, a query or a fragment`);
+      return undefined;
+    }
+    return url;
+  };
+  const withoutTrailingSlash = (url: URL) => url.href.replace(/\/+$/, '');
+
+  const production = env.NODE_ENV === 'production';
+  const port = integer('PORT', 3000, 0, 65535);
+  const host = read('HOST') ?? '127.0.0.1';
+
+  const publicRaw = read('PUBLIC_URL') ?? `http://localhost:${port}`;
+  const publicParsed = httpUrl('PUBLIC_URL', publicRaw);
+  const publicUrl = publicParsed ? withoutTrailingSlash(publicParsed) : publicRaw;
+
+  const consumerKey = read('TWITTER_CONSUMER_KEY');
+  const consumerSecret = read('TWITTER_CONSUMER_SECRET');
+  const sandbox = consumerKey === undefined;
+  if (sandbox && consumerSecret !== undefined) {
+    problems.push('TWITTER_CONSUMER_SECRET is set but TWITTER_CONSUMER_KEY is not: set both, or neither for the sandbox');
+  }
+  if (!sandbox && consumerSecret === undefined) {
+    problems.push('TWITTER_CONSUMER_SECRET is required when TWITTER_CONSUMER_KEY is set');
+  }
+  if (sandbox && production) {
+    problems.push('TWITTER_CONSUMER_KEY is required when NODE_ENV=production (the sandbox provider never runs in production)');
+  }
+  let apiUrl = sandbox ? `${publicUrl}${SANDBOX_PATH}` : 'https://api.x.com';
+  const apiRaw = read('TWITTER_API_URL');
+  if (apiRaw !== undefined) {
+    if (sandbox) {
+      problems.push('TWITTER_API_URL needs TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (without them roost serves its own sandbox)');
+    } else {
+      const parsed = httpUrl('TWITTER_API_URL', apiRaw);
+      if (parsed) apiUrl = withoutTrailingSlash(parsed);
+    }
+  }
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+
+  const origins = new Set<string>();
+  for (const item of (read('RETURN_TO_ORIGINS') ?? '').split(',')) {
+    const raw = item.trim();
+    if (raw === '') continue;
+    const parsed = httpUrl('RETURN_TO_ORIGINS', raw);
+    if (!parsed) continue;
+    if (withoutTrailingSlash(parsed) !== parsed.origin) {
+      problems.push(`RETURN_TO_ORIGINS entries must be bare origins like https://app.example.com (got "${raw}")`);
+      continue;
+    }
+    origins.add(parsed.origin);
+  }
+  if (sandbox && !production && publicParsed) origins.add(publicParsed.origin);
+  if (origins.size === 0) {
+    problems.push('RETURN_TO_ORIGINS must list at least one origin (comma-separated), such as https://app.example.com');
+  }
+
+  const cookieSecret = read('COOKIE_SECRET');
+  if (cookieSecret !== undefined && cookieSecret.length < 32) {
+    problems.push('COOKIE_SECRET must be at least 32 characters');
+  }
+  if (cookieSecret === undefined && production) {
+    problems.push('COOKIE_SECRET is required when NODE_ENV=production');
+  }
+  const encryptionRaw = read('ENCRYPTION_KEY');
+  let encryptionKey: Buffer | undefined;
+  if (encryptionRaw !== undefined) {
+    encryptionKey = parseKey(encryptionRaw);
+    if (!encryptionKey) problems.push('ENCRYPTION_KEY must be 32 bytes written as 64 hex digits or base64/base64url');
+  } else if (production) {
+    problems.push('ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)');
+  }
+
+  const logRaw = read('LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logRaw)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logRaw}")`);
+  }
+
+  const config: Config = {
+    production,
+    port,
+    host,
+    publicUrl,
+    callbackUrl: `${publicUrl}/login/callback`,
+    twitter: {
+      apiUrl,
+      consumerKey: consumerKey ?? SANDBOX_CONSUMER_KEY,
+      consumerSecret: consumerSecret ?? SANDBOX_CONSUMER_SECRET,
+      timeoutMs: integer('TWITTER_TIMEOUT_MS', 5000, 100, 60000),
+    },
+    sandbox,
+    databaseUrl,
+    databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),
+    redisUrl,
+    dataDir: read('DATA_DIR') ?? '.data',
+    returnToOrigins: [...origins],
+    jwtAudience: read('JWT_AUDIENCE'),
+    accessTokenTtl: integer('ACCESS_TOKEN_TTL', 900, 30, 86400),
+    flowTtl: integer('LOGIN_FLOW_TTL', 600, 60, 3600),
+    jwksMaxAge: integer('JWKS_MAX_AGE', 300, 0, 86400),
+    cookieSecret,
+    encryptionKey,
+    logLevel: logRaw as LogLevel,
+    migrateOnStart: boolean('MIGRATE_ON_START', true),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** A 32-byte key from 64 hex digits or base64/base64url; undefined when it is anything else. */
+export function parseKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) {
+    const bytes = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner && typeof inner === 'object' && !Buffer.isBuffer(inner)) deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,86 @@
+// The database: table types, the Kysely instance (Postgres through pg, or the
+// embedded PGlite when no DATABASE_URL is set) and migrations.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+import { migrations } from '../migrations/index.js';
+import { AppError } from './errors.js';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  twitter_id: string;
+  screen_name: string;
+  name: string;
+  picture: string | null;
+  email: string | null;
+  twitter_token_sealed: string;
+  twitter_token_secret_sealed: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  state: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  private_jwk_sealed: string;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  signing_keys: SigningKeysTable;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  readonly databaseUrl: string | undefined;
+  readonly poolSize: number;
+  readonly dataDir: string;
+  readonly onPoolError?: (error: Error) => void;
+}
+
+export async function createDatabase(options: DatabaseOptions): Promise<Db> {
+  if (options.databaseUrl !== undefined) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize,
+      // Fail fast when Postgres is away instead of queueing requests forever.
+      connectionTimeoutMillis: 2000,
+      query_timeout: 5000,
+    });
+    pool.on('error', (error) => options.onPoolError?.(error));
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  // Loaded only in embedded mode: PGlite is large and slow to start.
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ]);
+  const dir = path.resolve(options.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dir)) });
+}
+
+/** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Runs a database call; a failure becomes a 503, never a hang or a half-answer. */
+export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('database_unavailable', 'The database did not answer; try again shortly', { cause: error });
+  }
+}

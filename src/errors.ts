@@ -1,0 +1,60 @@
+// One error type and one vocabulary of stable, snake_case codes, each with
+// its HTTP status. Responses are RFC 9457 problem details.
+
+export const ERRORS = {
+  invalid_request: { status: 400, title: 'The request is malformed' },
+  return_to_not_allowed: { status: 400, title: 'return_to is not an allowed redirect target' },
+  invalid_callback: { status: 400, title: 'The sign-in callback is malformed' },
+  flow_not_found: { status: 400, title: 'The sign-in attempt is unknown, expired or already used' },
+  flow_browser_mismatch: { status: 403, title: 'The sign-in was started in another browser' },
+  twitter_rejected_verifier: { status: 400, title: 'Twitter rejected the sign-in' },
+  invalid_token: { status: 401, title: 'The access token is missing or invalid' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  internal_error: { status: 500, title: 'Internal error' },
+  twitter_unavailable: { status: 502, title: 'Twitter failed or could not be reached' },
+  twitter_bad_response: { status: 502, title: 'Twitter answered something roost cannot use' },
+  twitter_timeout: { status: 504, title: 'Twitter did not answer in time' },
+  store_unavailable: { status: 503, title: 'The flow store (Redis) is unavailable' },
+  database_unavailable: { status: 503, title: 'The database is unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const PROBLEM_TYPE_BASE = 'urn:roost:problem:';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(`${code}: ${detail}`, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+}
+
+export function toProblem(error: AppError): Problem {
+  return {
+    type: `${PROBLEM_TYPE_BASE}${error.code}`,
+    title: ERRORS[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+  };
+}

@@ -1,0 +1,74 @@
+// Short-lived, single-use state (sign-in flows): Redis in production, an
+// in-process map on the embedded defaults. Both honour one contract: a value
+// expires after its TTL and take() hands it out at most once.
+import { Redis } from 'ioredis';
+import { AppError } from './errors.js';
+
+export interface FlowStore {
+  put(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Reads and deletes in one step: of two concurrent takes, one gets the value. */
+  take(key: string): Promise<string | null>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly onError: (error: Error) => void;
+}
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<FlowStore> {
+  const redis = new Redis(options.url, {
+    keyPrefix: options.keyPrefix,
+    lazyConnect: true,
+    // Fail fast while Redis is away: requests get a 503 at once instead of
+    // queueing behind reconnects (ioredis 6 defaults wait about 74 s).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1000,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  redis.on('error', options.onError);
+  await redis.connect();
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw new AppError('store_unavailable', 'The flow store did not answer; try again shortly', { cause: error });
+    }
+  };
+  return {
+    put: (key, value, ttl) => call(async () => void (await redis.set(key, value, 'EX', ttl))),
+    take: (key) => call(() => redis.getdel(key)),
+    ping: () => call(async () => void (await redis.ping())),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export function createMemoryStore(now: () => number = Date.now): FlowStore {
+  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const sweep = setInterval(() => {
+    const time = now();
+    for (const [key, entry] of entries) if (entry.expiresAt <= time) entries.delete(key);
+  }, 30_000);
+  sweep.unref();
+  return {
+    put: async (key, value, ttl) => {
+      entries.set(key, { value, expiresAt: now() + ttl * 1000 });
+    },
+    take: async (key) => {
+      const entry = entries.get(key);
+      entries.delete(key);
+      return entry && entry.expiresAt > now() ? entry.value : null;
+    },
+    ping: async () => {},
+    close: async () => {
+      clearInterval(sweep);
+      entries.clear();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// Structured JSON logs. Request lines carry the path without its query and
+// never headers: tokens, verifiers, cookies and Authorization stay out.
+import { pino, type Logger } from 'pino';
+import type { LogLevel } from './config.js';
+
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'roost' },
+      serializers: {
+        req: (req: { method?: string; url?: string }) => ({ method: req.method, path: pathOf(req.url) }),
+        res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
+        err: pino.stdSerializers.err,
+      },
+      // A second line of defence in case a header object is ever logged.
+      redact: {
+        paths: ['authorization', 'cookie', '*.authorization', '*.cookie', '*.headers.authorization', '*.headers.cookie', '*.headers["set-cookie"]', '*.headers.location'],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
+
+export function pathOf(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : url.split('?', 1)[0];
+}

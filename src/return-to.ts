@@ -1,0 +1,44 @@
+// The allowlist check for every URL roost redirects a browser to.
+// Exact origin match after WHATWG URL parsing; anything odd is refused
+// rather than repaired, because a repaired URL is one an attacker shaped.
+
+export const MAX_RETURN_TO_LENGTH = 2048;
+
+export type ReturnToCheck =
+  | { readonly ok: true; readonly url: string }
+  | { readonly ok: false; readonly reason: string };
+
+export function checkReturnTo(raw: string, allowedOrigins: readonly string[]): ReturnToCheck {
+  if (raw.length === 0) return refuse('is empty');
+  if (raw.length > MAX_RETURN_TO_LENGTH) return refuse(`is longer than ${MAX_RETURN_TO_LENGTH} characters`);
+  // Whitespace, control characters and backslashes are silently stripped or
+  // rewritten by URL parsers, so browsers and this check could disagree.
+  if (/[\u0000-\u0020\u007f-\u00a0\\\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/u.test(raw)) {
+    return refuse('contains whitespace, control characters or backslashes');
+  }
+  if (!/^https?:\/\/[^/]/i.test(raw)) return refuse('must be an absolute http or https URL');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return refuse('is not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return refuse('must use http or https');
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(raw)?.[1] ?? '';
+  if (url.username !== '' || url.password !== '' || authority.includes('@')) return refuse('must not contain credentials');
+  // A percent-encoded host is decoded by the parser: refuse it rather than guess what was meant.
+  if (authority.includes('%')) return refuse('must not percent-encode the host');
+  // roost appends its answer as the fragment.
+  if (raw.includes('#')) return refuse('must not contain a fragment');
+  if (!allowedOrigins.includes(url.origin)) return refuse(`origin ${url.origin} is not in RETURN_TO_ORIGINS`);
+  return { ok: true, url: url.href };
+}
+
+function refuse(reason: string): ReturnToCheck {
+  return { ok: false, reason: `return_to ${reason}` };
+}
+
+/** The URL a browser is sent back to, with roost's answer in the fragment (never in the query, so it stays out of logs and Referer headers). */
+export function withFragment(returnTo: string, params: Record<string, string>): string {
+  return `${returnTo}#${new URLSearchParams(params).toString()}`;
+}

@@ -1,0 +1,86 @@
+// The sign-in flow (DESIGN.md "The flow"): start hands the browser to
+// Twitter; finish takes the stored flow once, checks the browser, finishes
+// the OAuth dance, stores the profile and issues the token.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config } from './config.js';
+import { encryptSecret } from './crypto-box.js';
+import type { Db } from './db.js';
+import { AppError } from './errors.js';
+import type { FlowStore } from './flow-store.js';
+import type { SigningKey } from './keys.js';
+import type { CallbackParams } from './login-params.js';
+import { checkReturnTo, withFragment } from './return-to.js';
+import { issueAccessToken } from './tokens.js';
+import type { TwitterClient } from './twitter.js';
+import { upsertUser } from './users.js';
+
+export interface SignInDeps {
+  readonly config: Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToOrigins' | 'publicUrl' | 'jwtAudience' | 'accessTokenTtl'>;
+  readonly store: FlowStore;
+  readonly twitter: TwitterClient;
+  readonly db: Db;
+  readonly signingKey: () => SigningKey;
+  readonly encryptionKey: Buffer;
+  readonly now: () => number;
+}
+
+interface FlowRecord {
+  readonly secret: string;
+  readonly returnTo: string;
+  /** SHA-256 of the browser binding; the binding itself lives only in the browser's cookie. */
+  readonly binding: string;
+}
+
+export interface StartedSignIn {
+  readonly location: string;
+  /** Goes into the browser's HttpOnly cookie. */
+  readonly binding: string;
+}
+
+export async function startSignIn(deps: SignInDeps, returnTo: string): Promise<StartedSignIn> {
+  const binding = randomBytes(32).toString('base64url');
+  const request = await deps.twitter.requestToken(deps.config.callbackUrl);
+  const record: FlowRecord = { secret: request.secret, returnTo, binding: digest(binding) };
+  await deps.store.put(flowKey(request.token), JSON.stringify(record), deps.config.flowTtl);
+  return { location: deps.twitter.authenticateUrl(request.token), binding };
+}
+
+export async function finishSignIn(deps: SignInDeps, params: CallbackParams, binding: string | undefined): Promise<string> {
+  // Taken before anything else, so a callback URL works once whatever happens next.
+  const stored = await deps.store.take(flowKey(params.token));
+  if (stored === null) throw new AppError('flow_not_found', 'This sign-in is unknown, expired or already used; start again');
+  const record = JSON.parse(stored) as FlowRecord;
+  if (binding === undefined || !sameDigest(digest(binding), record.binding)) {
+    throw new AppError('flow_browser_mismatch', 'This sign-in was started in another browser or tab; start again here');
+  }
+  // Checked again: the allowlist may have shrunk since the flow started.
+  const target = checkReturnTo(record.returnTo, deps.config.returnToOrigins);
+  if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
+  if (params.kind === 'denied') return withFragment(target.url, { error: 'access_denied' });
+
+  const access = await deps.twitter.accessToken({ token: params.token, secret: record.secret }, params.verifier);
+  const profile = await deps.twitter.verifyCredentials(access);
+  const key = deps.encryptionKey;
+  const user = await upsertUser(deps.db, profile, {
+    token: encryptSecret(key, access.token, `twitter_token:${profile.twitterId}`),
+    secret: encryptSecret(key, access.secret, `twitter_token_secret:${profile.twitterId}`),
+  });
+  const settings = { issuer: deps.config.publicUrl, audience: deps.config.jwtAudience, ttlSeconds: deps.config.accessTokenTtl };
+  const token = await issueAccessToken(user, settings, deps.signingKey(), deps.now());
+  return withFragment(target.url, { access_token: token, token_type: 'Bearer', expires_in: String(settings.ttlSeconds) });
+}
+
+/** Store keys carry a hash of the request token, so tokens never appear in Redis key listings. */
+function flowKey(requestToken: string): string {
+  return `flow:${digest(requestToken)}`;
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+function sameDigest(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,71 @@
+// Access tokens: JWTs per RFC 9068, signed with the current key. Claim
+// building is pure; signing and verifying are thin calls into jose.
+import { randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { PublicJwk, SigningKey } from './keys.js';
+import type { User } from './users.js';
+
+/** RFC 8725 §3.11 explicit typing: an access token is never mistaken for another JWT. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface TokenSettings {
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly ttlSeconds: number;
+}
+
+export interface AccessClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud?: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  screen_name: string;
+  name: string;
+  picture: string | null;
+  twitter_id: string;
+}
+
+export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string): AccessClaims {
+  const iat = Math.floor(nowMs / 1000);
+  return {
+    iss: settings.issuer,
+    sub: user.id,
+    ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
+    iat,
+    exp: iat + settings.ttlSeconds,
+    jti,
+    screen_name: user.screen_name,
+    name: user.name,
+    picture: user.picture,
+    twitter_id: user.twitter_id,
+  };
+}
+
+export function signAccessToken(claims: AccessClaims, key: SigningKey): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
+}
+
+export async function issueAccessToken(user: User, settings: TokenSettings, key: SigningKey, nowMs: number): Promise<string> {
+  return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID()), key);
+}
+
+export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;
+
+/** Verifies against the published keys only, with the algorithm pinned (RFC 8725 §3.1). */
+export function createAccessTokenVerifier(jwks: { keys: readonly PublicJwk[] }, settings: TokenSettings): AccessTokenVerifier {
+  const keySet = createLocalJWKSet({ keys: jwks.keys.map((key) => ({ ...key })) });
+  const algorithms = [...new Set(jwks.keys.map((key) => key.alg))];
+  return async (token, nowMs) => {
+    const { payload } = await jwtVerify(token, keySet, {
+      algorithms,
+      issuer: settings.issuer,
+      ...(settings.audience !== undefined ? { audience: settings.audience } : {}),
+      typ: ACCESS_TOKEN_TYPE,
+      currentDate: new Date(nowMs),
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+    });
+    return payload as AccessClaims;
+  };
+}

@@ -1,0 +1,113 @@
+import t from 'tap';
+import { ConfigError, loadConfig, SANDBOX_CONSUMER_KEY } from '../src/config.js';
+
+const HEX_KEY = 'ab'.repeat(32);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+t.test('defaults serve a newcomer: sandbox on, own origin allowed', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.port, 3000);
+  t.equal(config.publicUrl, 'http://localhost:3000');
+  t.equal(config.callbackUrl, 'http://localhost:3000/login/callback');
+  t.equal(config.sandbox, true);
+  t.equal(config.twitter.apiUrl, 'http://localhost:3000/sandbox/twitter');
+  t.equal(config.twitter.consumerKey, SANDBOX_CONSUMER_KEY);
+  t.same(config.returnToOrigins, ['http://localhost:3000']);
+  t.equal(config.accessTokenTtl, 900);
+  t.equal(config.databaseUrl, undefined);
+  t.equal(config.redisUrl, undefined);
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.twitter), 'frozen');
+});
+
+t.test('PORT moves the default PUBLIC_URL; a given PUBLIC_URL loses its trailing slash', async (t) => {
+  t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080');
+  const config = loadConfig({ PUBLIC_URL: 'https://auth.example.com/', RETURN_TO_ORIGINS: 'https://app.example.com' });
+  t.equal(config.publicUrl, 'https://auth.example.com');
+  t.same(config.returnToOrigins, ['https://app.example.com', 'https://auth.example.com']);
+});
+
+t.test('a configured Twitter app turns the sandbox off', async (t) => {
+  const config = loadConfig({
+    TWITTER_CONSUMER_KEY: 'key',
+    TWITTER_CONSUMER_SECRET: 'secret',
+    RETURN_TO_ORIGINS: 'https://app.example.com, https://other.example.com',
+    ACCESS_TOKEN_TTL: '600',
+    JWT_AUDIENCE: 'my-api',
+  });
+  t.equal(config.sandbox, false);
+  t.equal(config.twitter.apiUrl, 'https://api.x.com');
+  t.same(config.returnToOrigins, ['https://app.example.com', 'https://other.example.com']);
+  t.equal(config.accessTokenTtl, 600);
+  t.equal(config.jwtAudience, 'my-api');
+  t.equal(loadConfig({ TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', TWITTER_API_URL: 'http://127.0.0.1:9/', RETURN_TO_ORIGINS: 'https://a.example' }).twitter.apiUrl, 'http://127.0.0.1:9');
+});
+
+t.test('production refuses the sandbox and missing secrets', async (t) => {
+  const problems = problemsOf({ NODE_ENV: 'production' });
+  t.match(problems.join('\n'), /TWITTER_CONSUMER_KEY is required when NODE_ENV=production/);
+  t.match(problems.join('\n'), /COOKIE_SECRET is required/);
+  t.match(problems.join('\n'), /ENCRYPTION_KEY is required/);
+  t.match(problems.join('\n'), /RETURN_TO_ORIGINS must list at least one origin/);
+  const ok = loadConfig({
+    NODE_ENV: 'production',
+    TWITTER_CONSUMER_KEY: 'k',
+    TWITTER_CONSUMER_SECRET: 's',
+    COOKIE_SECRET: 'c'.repeat(32),
+    ENCRYPTION_KEY: HEX_KEY,
+    RETURN_TO_ORIGINS: 'https://app.example.com',
+  });
+  t.equal(ok.production, true);
+  t.equal(ok.encryptionKey?.length, 32);
+});
+
+t.test('every bad value is named, all at once', async (t) => {
+  const problems = problemsOf({
+    PORT: 'eighty',
+    PUBLIC_URL: 'ftp://x',
+    TWITTER_CONSUMER_SECRET: 'only-secret',
+    DATABASE_URL: 'mysql://x',
+    REDIS_URL: 'http://x',
+    RETURN_TO_ORIGINS: 'https://app.example.com/path',
+    ACCESS_TOKEN_TTL: '-5',
+    COOKIE_SECRET: 'short',
+    ENCRYPTION_KEY: 'not-a-key',
+    LOG_LEVEL: 'loud',
+    MIGRATE_ON_START: 'maybe',
+  });
+  for (const name of ['PORT', 'PUBLIC_URL', 'TWITTER_CONSUMER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'RETURN_TO_ORIGINS', 'ACCESS_TOKEN_TTL', 'COOKIE_SECRET', 'ENCRYPTION_KEY', 'LOG_LEVEL', 'MIGRATE_ON_START']) {
+    t.ok(problems.some((p) => p.startsWith(name)), `names ${name}`);
+  }
+});
+
+t.test('more refusals', async (t) => {
+  t.match(problemsOf({ TWITTER_CONSUMER_KEY: 'k', RETURN_TO_ORIGINS: 'https://a.example' }).join(), /TWITTER_CONSUMER_SECRET is required/);
+  t.match(problemsOf({ TWITTER_API_URL: 'http://x.example' }).join(), /TWITTER_API_URL needs TWITTER_CONSUMER_KEY/);
+  t.match(problemsOf({ PUBLIC_URL: 'https://user:pw@auth.example.com' }).join(), /PUBLIC_URL must not carry credentials/);
+  t.match(problemsOf({ PUBLIC_URL: 'not a url' }).join(), /PUBLIC_URL must be an absolute/);
+  t.match(problemsOf({ RETURN_TO_ORIGINS: 'javascript:alert(1)' }).join(), /RETURN_TO_ORIGINS must use http or https/);
+  t.match(problemsOf({ ACCESS_TOKEN_TTL: '1.5' }).join(), /ACCESS_TOKEN_TTL must be a whole number from 30 to 86400/);
+  t.match(problemsOf({ ACCESS_TOKEN_TTL: '999999' }).join(), /ACCESS_TOKEN_TTL/);
+});
+
+t.test('ENCRYPTION_KEY accepts hex, base64 and base64url of 32 bytes', async (t) => {
+  const bytes = Buffer.alloc(32, 0xfb);
+  for (const written of [bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url')]) {
+    t.same(loadConfig({ ENCRYPTION_KEY: written }).encryptionKey, bytes, written);
+  }
+  t.match(problemsOf({ ENCRYPTION_KEY: Buffer.alloc(16).toString('hex') }).join(), /ENCRYPTION_KEY/);
+});
+
+t.test('booleans', async (t) => {
+  t.equal(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart, false);
+  t.equal(loadConfig({ MIGRATE_ON_START: 'TRUE' }).migrateOnStart, true);
+  t.equal(loadConfig({}).migrateOnStart, true);
+});

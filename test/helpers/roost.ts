@@ -1,0 +1,129 @@
+// Starts a real roost over real HTTP for a test: its own Postgres schema,
+// its own Redis key prefix, and a sandbox Twitter provider on its own port.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDeps, type Deps } from '../../src/deps.js';
+import { createLogger } from '../../src/logger.js';
+import { startSandboxServer } from '../../src/sandbox/provider.js';
+import { createDefaultSandboxUsers, type SandboxUser } from '../../src/sandbox/users.js';
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const APP_ORIGIN = 'http://app.test';
+export const CONSUMER_KEY = 'test-consumer-key';
+export const CONSUMER_SECRET = 'test-consumer-secret';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface Roost {
+  readonly url: string;
+  readonly config: Config;
+  readonly deps: Deps;
+  readonly users: SandboxUser[];
+  readonly providerUrl: string;
+  /** Every log line the instance wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  readonly rawLogs: string[];
+}
+
+export interface RoostOptions {
+  /** Extra or replaced environment variables. */
+  readonly env?: Record<string, string | undefined>;
+  /** Point at this provider instead of starting a sandbox. */
+  readonly providerUrl?: string;
+  /** Embedded defaults: PGlite in a temp folder and the in-process store. */
+  readonly embedded?: boolean;
+  readonly now?: () => number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A schema of its own in the test database, dropped at teardown; returns its URL. */
+export async function createTestSchema(t: Teardown): Promise<string> {
+  const schema = `roost_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    await client.query(`drop schema if exists ${schema} cascade`);
+    await client.end();
+  });
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.href;
+}
+
+export async function startRoost(t: Teardown, options: RoostOptions = {}): Promise<Roost> {
+  const users = createDefaultSandboxUsers();
+  let providerUrl = options.providerUrl;
+  if (providerUrl === undefined) {
+    const sandbox = await startSandboxServer({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, users, host: '127.0.0.1', port: 0 });
+    t.teardown(() => sandbox.close());
+    providerUrl = sandbox.url;
+  }
+  const port = await freePort();
+  const storage: Record<string, string> = {};
+  if (options.embedded) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'roost-test-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    storage.DATA_DIR = dataDir;
+  } else {
+    storage.DATABASE_URL = await createTestSchema(t);
+    storage.REDIS_URL = TEST_REDIS_URL;
+  }
+  const config = loadConfig({
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    TWITTER_CONSUMER_KEY: CONSUMER_KEY,
+    TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
+    TWITTER_API_URL: providerUrl,
+    TWITTER_TIMEOUT_MS: '1000',
+    RETURN_TO_ORIGINS: APP_ORIGIN,
+    COOKIE_SECRET: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'info',
+    ...storage,
+    ...options.env,
+  });
+  const rawLogs: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        rawLogs.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const deps = await createDeps(config, logger, { redisKeyPrefix: `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
+  const app = await buildApp(config, deps, logger);
+  t.teardown(async () => {
+    await app.close();
+    await deps.close();
+  });
+  await app.listen({ port, host: '127.0.0.1' });
+  return { url: config.publicUrl, config, deps, users, providerUrl, logs, rawLogs };
+}
