@@ -2,7 +2,7 @@
 // embedded PGlite when no DATABASE_URL is set) and migrations.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
 import { AppError } from './errors.js';
@@ -69,7 +69,14 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
 
 /** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Kysely looks for its bookkeeping tables in every schema unless told
+  // which one, so name the schema the connection actually uses.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(rows[0]?.schema ? { migrationTableSchema: rows[0].schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

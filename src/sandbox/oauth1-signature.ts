@@ -62,10 +62,11 @@ export function parseAuthorizationHeader(header: string): ParsedAuthorization {
   while (rest.trim() !== '' || count === 0) {
     const match = HEADER_PARAM.exec(rest);
     if (!match) return { ok: false, reason: 'the header is malformed' };
-    rest = rest.slice(match[0].length);
+    // Both groups are mandatory in HEADER_PARAM, so a match always has them.
+    const [whole, rawName, value] = match as unknown as [string, string, string];
+    rest = rest.slice(whole.length);
     count += 1;
-    const name = percentDecode(match[1] ?? '');
-    const value = match[2] ?? '';
+    const name = percentDecode(rawName);
     if (name === 'realm') {
       // The realm is an RFC 2617 quoted string, not a §3.6-encoded value.
       if (seenRealm) return { ok: false, reason: 'realm is repeated' };
