@@ -1,0 +1,76 @@
+# syntax=docker/dockerfile:1
+
+# roost container image.
+#
+#   docker build -t roost .
+#   docker run -p 3000:3000 \
+#     -e PUBLIC_URL=https://auth.example.com \
+#     -e RETURN_TO_ORIGINS=https://app.example.com \
+#     -e TWITTER_CONSUMER_KEY=… -e TWITTER_CONSUMER_SECRET=… \
+#     -e COOKIE_SECRET=… -e ENCRYPTION_KEY=… \
+#     -e DATABASE_URL=postgres://… -e REDIS_URL=redis://… \
+#     roost
+#
+# The image runs with NODE_ENV=production, so TWITTER_CONSUMER_KEY,
+# TWITTER_CONSUMER_SECRET, COOKIE_SECRET and ENCRYPTION_KEY must be provided
+# at run time (the sandbox Twitter stand-in never runs in production). No
+# secret is baked into the image. Without DATABASE_URL / REDIS_URL roost falls
+# back to an embedded Postgres in DATA_DIR and an in-process store, which suits
+# a single replica only; mount a volume on DATA_DIR to keep that data.
+# Migrations run at start unless MIGRATE_ON_START=false; to run them as a
+# separate step: docker run --rm … roost node dist/src/migrate-cli.js
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: compile TypeScript to dist/ ------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+# Emits dist/src/server.js and the compiled migrations in dist/migrations.
+RUN npm run build
+
+# ---- runtime: production dependencies and compiled output only -------------
+FROM ${NODE_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="roost" \
+      org.opencontainers.image.description="Sign in with Twitter as a standalone service that issues JWTs" \
+      org.opencontainers.image.licenses="MIT"
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/home/node/data
+
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# Application files stay owned by root and read-only for the `node` user;
+# only DATA_DIR is writable.
+COPY --from=build /app/dist ./dist
+# Read at run time from the project root: the served OpenAPI document, and the
+# sandbox landing page (used only when the sandbox is on, never in production).
+COPY openapi.yaml ./
+COPY src/home ./src/home
+
+RUN mkdir -p "$DATA_DIR" && chown node:node "$DATA_DIR"
+
+USER node
+
+EXPOSE 3000
+# roost closes gracefully on SIGTERM (in-flight requests finish first).
+STOPSIGNAL SIGTERM
+
+# Liveness only: /healthz answers while the process runs (no curl in slim).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+CMD ["node", "dist/src/server.js"]
