@@ -96,7 +96,7 @@ export function loadConfig(env: Env): Config {
 
   const production = env.NODE_ENV === 'production';
   const port = integer('PORT', 3000, 0, 65535);
-  const host = read('HOST') ?? '127.0.0.1';
+  const host = read('HOST') ?? 'localhost';
 
   const publicRaw = read('PUBLIC_URL') ?? `http://localhost:${port}`;
   const publicParsed = httpUrl('PUBLIC_URL', publicRaw);

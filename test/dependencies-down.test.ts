@@ -1,0 +1,65 @@
+// Postgres or Redis going away while roost runs: requests fail fast with a
+// 503 problem, nothing hangs, and service resumes by itself.
+import t from 'tap';
+import { Browser, fragmentOf } from './helpers/browser.js';
+import { startCuttableProxy } from './helpers/cuttable-proxy.js';
+import { signIn } from './helpers/flow.js';
+import { APP_ORIGIN, createTestSchema, startRoost, TEST_REDIS_URL } from './helpers/roost.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const schemaUrl = new URL(await createTestSchema(t));
+const postgres = await startCuttableProxy(schemaUrl.hostname, Number(schemaUrl.port || 5432));
+const redisUrl = new URL(TEST_REDIS_URL);
+const redis = await startCuttableProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+t.teardown(async () => {
+  await postgres.close();
+  await redis.close();
+});
+schemaUrl.host = `127.0.0.1:${postgres.port}`;
+const roost = await startRoost(t, { env: { DATABASE_URL: schemaUrl.href, REDIS_URL: `redis://127.0.0.1:${redis.port}` } });
+
+const loginUrl = `${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`;
+
+async function timed(work: () => Promise<{ status: number; body: string }>) {
+  const started = performance.now();
+  const result = await work();
+  return { ...result, ms: performance.now() - started, json: JSON.parse(result.body || 'null') as Record<string, unknown> | null };
+}
+
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+t.test('Redis away: /login answers 503 store_unavailable at once, then recovers', async (t) => {
+  await redis.cut();
+  const result = await timed(() => new Browser().get(loginUrl));
+  t.equal(result.status, 503);
+  t.match(result.json, { code: 'store_unavailable', status: 503 });
+  t.ok(result.ms < 3000, `answered in ${Math.round(result.ms)} ms`);
+  await redis.restore();
+  t.ok(await eventually(async () => (await new Browser().get(loginUrl)).status === 302), 'sign-in starts again');
+});
+
+t.test('Postgres away: /me and the callback answer 503 database_unavailable, then recover', async (t) => {
+  const token = fragmentOf((await signIn(new Browser(), roost)).location).get('access_token') as string;
+  const me = () => fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: await r.text() }));
+
+  await postgres.cut();
+  const down = await timed(me);
+  t.equal(down.status, 503);
+  t.match(down.json, { code: 'database_unavailable' });
+  t.ok(down.ms < 5000, `answered in ${Math.round(down.ms)} ms`);
+
+  const callback = await timed(() => signIn(new Browser(), roost));
+  t.equal(callback.status, 503);
+  t.match(callback.json, { code: 'database_unavailable' });
+
+  await postgres.restore();
+  t.ok(await eventually(async () => (await me()).status === 200), '/me answers again');
+  t.equal((await signIn(new Browser(), roost)).status, 302, 'sign-in completes again');
+});
