@@ -7,7 +7,7 @@ import { createMemoryStore, createRedisStore, type FlowStore } from '../src/flow
 import { startCuttableProxy } from './helpers/cuttable-proxy.js';
 import { TEST_REDIS_URL } from './helpers/roost.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function contract(name: string, make: () => Promise<{ store: FlowStore; advance: (seconds: number) => Promise<void> }>) {
   t.test(name, async (t) => {
