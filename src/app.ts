@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
-import { AppError, toProblem } from './errors.js';
+import { AppError, toProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
@@ -18,12 +18,33 @@ import { createDefaultSandboxUsers } from './sandbox/users.js';
 import { sandboxProvider } from './sandbox/provider.js';
 import { SANDBOX_PATH } from './config.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The problem code for a request that fails the route's schema (default invalid_request). */
+    invalidCode?: ErrorCode;
+  }
+}
+
 export interface RouteOptions {
   readonly config: Config;
   readonly deps: Deps;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  /** Routes a plugin marks as hidden from the API document (the docs page's own assets). */
+  readonly hidden: boolean;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route the app serves, as registered (HEAD routes included). */
+export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
 
 export async function buildApp(config: Config, deps: Deps, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -38,6 +59,14 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     trustProxy: false,
   });
 
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
+    }
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
@@ -50,7 +79,12 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    const appError = error instanceof AppError ? error : fromFastifyError(error);
+    const appError =
+      error instanceof AppError
+        ? error
+        : error.validation
+          ? new AppError(request.routeOptions.config.invalidCode ?? 'invalid_request', error.message)
+          : fromFastifyError(error);
     if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
     else request.log.info({ code: appError.code }, 'request refused');
     return sendProblem(reply, appError);

@@ -1,7 +1,7 @@
 // The process: configuration from the environment, logger, dependencies,
 // the app, listen, and a clean close on SIGTERM/SIGINT.
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
+import { buildApp, routeTable } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './logger.js';
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
+  logger.debug({ routes: routeTable(app).filter((r) => !r.hidden && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`) }, 'routes');
   logger.info(
     { url: config.publicUrl, startupMs: Math.round(performance.now() - startedAt), sandbox: config.sandbox },
     `roost is ready at ${config.publicUrl}`,

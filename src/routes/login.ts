@@ -1,7 +1,8 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
+import { loadOpenApi, querystringSchema } from '../openapi.js';
 import { parseCallbackParams, parseReturnToParam, type Query } from '../login-params.js';
 import { checkReturnTo } from '../return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../sign-in.js';
@@ -19,7 +20,9 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     signed: true,
   };
 
-  app.get('/login', async (request, reply) => {
+  const spec = loadOpenApi();
+
+  app.get('/login', { schema: { querystring: querystringSchema(spec, '/login', 'get') } }, async (request, reply) => {
     const param = parseReturnToParam(request.query as Query);
     if (!param.ok) throw new AppError('invalid_request', param.reason);
     const target = checkReturnTo(param.value, config.returnToOrigins);
@@ -31,8 +34,16 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       .redirect(started.location, 302);
   });
 
-  app.get('/login/callback', async (request, reply) => {
-    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+  const callbackRoute = {
+    schema: { querystring: querystringSchema(spec, '/login/callback', 'get') },
+    config: { invalidCode: 'invalid_callback' as const },
+    // The callback's answer must not be cached or leak through Referer, errors included.
+    onRequest: async (_request: unknown, reply: FastifyReply) => {
+      reply.header('cache-control', 'no-store');
+      reply.header('referrer-policy', 'no-referrer');
+    },
+  };
+  app.get('/login/callback', callbackRoute, async (request, reply) => {
     const params = parseCallbackParams(request.query as Query);
     if (!params.ok) throw new AppError('invalid_callback', params.reason);
     const raw = request.cookies[FLOW_COOKIE];

@@ -6,12 +6,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
 import { startSandboxServer } from '../../src/sandbox/provider.js';
+import { watchResponses } from './contract.js';
 import { createDefaultSandboxUsers, type SandboxUser } from '../../src/sandbox/users.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -20,12 +23,11 @@ export const APP_ORIGIN = 'http://app.test';
 export const CONSUMER_KEY = 'test-consumer-key';
 export const CONSUMER_SECRET = 'test-consumer-secret';
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
+type Teardown = Pick<Test, 'teardown'>;
 
 export interface Roost {
   readonly url: string;
+  readonly app: FastifyInstance;
   readonly config: Config;
   readonly deps: Deps;
   readonly users: SandboxUser[];
@@ -120,10 +122,17 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
   const logger = createLogger(config.logLevel, sink);
   const deps = await createDeps(config, logger, { redisKeyPrefix: `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
   const app = await buildApp(config, deps, logger);
+  // Every response this instance sends is held to openapi.yaml.
+  const violations: string[] = [];
+  watchResponses(app, violations);
+  t.teardown(() => {
+    // Thrown rather than asserted: tap refuses assertions once a test has ended.
+    if (violations.length > 0) throw new Error(`responses that break openapi.yaml:\n  ${violations.join('\n  ')}`);
+  });
   t.teardown(async () => {
     await app.close();
     await deps.close();
   });
   await app.listen({ port, host: '127.0.0.1' });
-  return { url: config.publicUrl, config, deps, users, providerUrl, logs, rawLogs };
+  return { url: config.publicUrl, app, config, deps, users, providerUrl, logs, rawLogs };
 }
