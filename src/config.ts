@@ -1,6 +1,8 @@
 // Configuration: parsed and validated once at start from the environment.
 // loadConfig is pure: it reads only the object it is given, lists every
 // problem it finds, and returns a frozen, typed config.
+import { CLOCK_LEEWAY_SECONDS } from './key-lifecycle.js';
+import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys.js';
 
 export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
 export const SANDBOX_CONSUMER_SECRET = 'roost-sandbox-consumer-secret';
@@ -33,6 +35,12 @@ export interface Config {
   readonly accessTokenTtl: number;
   readonly flowTtl: number;
   readonly jwksMaxAge: number;
+  /** The algorithm of new signing keys. */
+  readonly jwtAlg: SigningAlg;
+  /** Seconds a key signs before automatic rotation; 0: rotate only by command. */
+  readonly keyRotationInterval: number;
+  /** Seconds between two reads of the signing keys from Postgres. */
+  readonly keyRefreshInterval: number;
   /** Absent only outside production; the server then keeps a generated one in dataDir. */
   readonly cookieSecret: string | undefined;
   readonly encryptionKey: Buffer | undefined;
@@ -172,6 +180,19 @@ export function loadConfig(env: Env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logRaw}")`);
   }
 
+  const jwtAlg = read('JWT_ALG') ?? DEFAULT_SIGNING_ALG;
+  if (!isSigningAlg(jwtAlg)) problems.push(`JWT_ALG must be one of ${SIGNING_ALGS.join(', ')} (got "${jwtAlg}")`);
+  const jwksMaxAge = integer('JWKS_MAX_AGE', 300, 0, 86400);
+  const keyRefreshInterval = integer('KEY_REFRESH_INTERVAL', 5, 1, 300);
+  const keyRotationInterval = integer('KEY_ROTATION_INTERVAL', 0, 0, 365 * 86400);
+  // A rotation publishes the next key for JWKS_MAX_AGE + KEY_REFRESH_INTERVAL + leeway before it signs.
+  const publishDelay = jwksMaxAge + keyRefreshInterval + CLOCK_LEEWAY_SECONDS;
+  if (keyRotationInterval !== 0 && keyRotationInterval < Math.max(3600, 2 * publishDelay)) {
+    problems.push(
+      `KEY_ROTATION_INTERVAL must be 0 (off) or at least ${Math.max(3600, 2 * publishDelay)} seconds: an hour, and twice the ${publishDelay} s a new key is published before it signs (got "${keyRotationInterval}")`,
+    );
+  }
+
   const config: Config = {
     production,
     port,
@@ -193,7 +214,10 @@ export function loadConfig(env: Env): Config {
     jwtAudience: read('JWT_AUDIENCE'),
     accessTokenTtl: integer('ACCESS_TOKEN_TTL', 900, 30, 86400),
     flowTtl: integer('LOGIN_FLOW_TTL', 600, 60, 3600),
-    jwksMaxAge: integer('JWKS_MAX_AGE', 300, 0, 86400),
+    jwksMaxAge,
+    jwtAlg: jwtAlg as SigningAlg,
+    keyRotationInterval,
+    keyRefreshInterval,
     cookieSecret,
     encryptionKey,
     logLevel: logRaw as LogLevel,

@@ -8,6 +8,7 @@ import { migrations } from '../migrations/index.js';
 import { AppError } from './errors.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export interface UsersTable {
   id: Generated<string>;
@@ -25,10 +26,17 @@ export interface UsersTable {
 export interface SigningKeysTable {
   kid: string;
   alg: string;
+  /** next, current, previous, expired or revoked (see key-lifecycle.ts). */
   state: string;
   public_jwk: ColumnType<Record<string, unknown>, string, string>;
-  private_jwk_sealed: string;
+  /** Null once the key has left the JWKS. */
+  private_jwk_sealed: string | null;
   created_at: Timestamp;
+  published_at: Timestamp;
+  activated_at: NullableTimestamp;
+  retired_at: NullableTimestamp;
+  expired_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
 }
 
 export interface Database {

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createDatabase, migrateToLatest, type Db } from './db.js';
 import { createMemoryStore, createRedisStore, type FlowStore } from './flow-store.js';
-import { loadSigningKey, type SigningKey } from './keys.js';
+import { keyPolicy } from './key-lifecycle.js';
+import { createKeyRing, type KeyRing } from './key-ring.js';
+import type { SigningKey } from './keys.js';
 import { loadOrCreateLocalSecrets } from './local-secrets.js';
 import { createTwitterClient, type TwitterClient } from './twitter.js';
 
@@ -13,6 +15,8 @@ export interface Deps {
   readonly store: FlowStore;
   readonly twitter: TwitterClient;
   readonly signingKey: () => SigningKey;
+  /** The signing key and the published key set, kept in step with Postgres. */
+  readonly keys: KeyRing;
   readonly encryptionKey: Buffer;
   readonly cookieSecret: string;
   readonly now: () => number;
@@ -70,7 +74,17 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     }
     closers.push(() => store.close());
 
-    const signingKey = await loadSigningKey(db, secrets.encryptionKey);
+    const now = options.now ?? Date.now;
+    const keys = await createKeyRing({
+      db,
+      encryptionKey: secrets.encryptionKey,
+      alg: config.jwtAlg,
+      policy: keyPolicy(config),
+      refreshIntervalMs: config.keyRefreshInterval * 1000,
+      now,
+      logger,
+    });
+    closers.push(async () => keys.close());
     const twitter = createTwitterClient({
       ...config.twitter,
       onTwitterError: (event) => logger.warn(event, 'twitter call failed'),
@@ -79,10 +93,11 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       db,
       store,
       twitter,
-      signingKey: () => signingKey,
+      signingKey: () => keys.signingKey(),
+      keys,
       encryptionKey: secrets.encryptionKey,
       cookieSecret: secrets.cookieSecret,
-      now: options.now ?? Date.now,
+      now,
       close,
     };
   } catch (error) {

@@ -1,10 +1,16 @@
-// Signing keys: generated once, kept in Postgres with the private part
-// sealed, so every replica signs with the same key and publishes one JWKS.
+// Key material: generating a signing key for the configured algorithm, its
+// public JWK and kid, sealing the private part for Postgres and opening it.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { decryptSecret, encryptSecret } from './crypto-box.js';
-import { withDatabase, type Db } from './db.js';
 
-export const SIGNING_ALG = 'ES256';
+/** The algorithms roost signs with (JWT_ALG); ES256 is the default. */
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
+
+export function isSigningAlg(value: string): value is SigningAlg {
+  return (SIGNING_ALGS as readonly string[]).includes(value);
+}
 
 export interface SigningKey {
   readonly kid: string;
@@ -25,11 +31,21 @@ export interface PublicJwk {
   readonly use: 'sig';
 }
 
+/** A freshly generated key, ready to be stored: the private JWK is sealed. */
+export interface NewKey {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  readonly publicJwk: PublicJwk;
+  readonly privateJwkSealed: string;
+}
+
 /**
  * The public members only, picked rather than deleted from the private JWK,
- * so no private member can slip into the JWKS (RFC 7517 §4, RFC 7518 §6).
+ * so no private member can slip into the JWKS (RFC 7517 §4, RFC 7518 §6,
+ * RFC 8037 §2). The member order is fixed, so every replica serialises a key
+ * to the same bytes.
  */
-export function toPublicJwk(jwk: JWK, kid: string, alg: string): PublicJwk {
+export function toPublicJwk(jwk: JWK | Record<string, unknown>, kid: string, alg: string): PublicJwk {
   const picked: Record<string, string> = {};
   for (const member of ['kty', 'crv', 'x', 'y', 'n', 'e'] as const) {
     const value = jwk[member];
@@ -39,54 +55,39 @@ export function toPublicJwk(jwk: JWK, kid: string, alg: string): PublicJwk {
   return { ...(picked as { kty: string }), kid, alg, use: 'sig' };
 }
 
-/** The current signing key; the first replica to start creates it, the others read it. */
-export async function loadSigningKey(db: Db, encryptionKey: Buffer): Promise<SigningKey> {
-  const existing = await readCurrentKey(db);
-  if (existing) return unseal(existing, encryptionKey);
-  const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+/** Generates a key pair; kid is the RFC 7638 SHA-256 thumbprint of the public key. */
+export async function generateSigningKey(alg: SigningAlg, encryptionKey: Buffer): Promise<NewKey> {
+  // Ed25519 is the only EdDSA curve roost uses (RFC 8037); RSA keys are 2048 bits (RFC 7518 §3.3).
+  const options = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : alg === 'RS256' ? { modulusLength: 2048, extractable: true } : { extractable: true };
+  const { privateKey } = await generateKeyPair(alg, options);
   const privateJwk = await exportJWK(privateKey);
-  // RFC 7638 thumbprint of the public key: stable and derived, never chosen.
+  // Derived from the key, never chosen: the same key always has the same kid.
   const kid = await calculateJwkThumbprint(privateJwk, 'sha256');
-  const publicJwk = toPublicJwk(privateJwk, kid, SIGNING_ALG);
-  await withDatabase(() =>
-    db
-      .insertInto('signing_keys')
-      .values({
-        kid,
-        alg: SIGNING_ALG,
-        state: 'current',
-        public_jwk: JSON.stringify(publicJwk),
-        private_jwk_sealed: encryptSecret(encryptionKey, JSON.stringify(privateJwk), `signing_key:${kid}`),
-      })
-      // Another replica won the race: the unique index on the current key refuses this one.
-      .onConflict((oc) => oc.doNothing())
-      .execute(),
-  );
-  const current = await readCurrentKey(db);
-  if (!current) throw new Error('no current signing key after creating one');
-  return unseal(current, encryptionKey);
+  return {
+    kid,
+    alg,
+    publicJwk: toPublicJwk(privateJwk, kid, alg),
+    privateJwkSealed: encryptSecret(encryptionKey, JSON.stringify(privateJwk), sealContext(kid)),
+  };
 }
 
-function readCurrentKey(db: Db) {
-  return withDatabase(() =>
-    db.selectFrom('signing_keys').selectAll().where('state', '=', 'current').executeTakeFirst(),
-  );
-}
-
-async function unseal(
-  row: { kid: string; alg: string; public_jwk: Record<string, unknown>; private_jwk_sealed: string },
+/** Opens a stored key for signing. */
+export async function openSigningKey(
+  row: { kid: string; alg: string; public_jwk: Record<string, unknown>; private_jwk_sealed: string | null },
   encryptionKey: Buffer,
 ): Promise<SigningKey> {
+  if (row.private_jwk_sealed === null) throw new Error(`signing key ${row.kid} has no private part left`);
   let privateJwk: JWK;
   try {
-    privateJwk = JSON.parse(decryptSecret(encryptionKey, row.private_jwk_sealed, `signing_key:${row.kid}`)) as JWK;
+    privateJwk = JSON.parse(decryptSecret(encryptionKey, row.private_jwk_sealed, sealContext(row.kid))) as JWK;
   } catch (error) {
     throw new Error(`signing key ${row.kid} cannot be decrypted: is ENCRYPTION_KEY the one it was created with?`, { cause: error });
   }
   const privateKey = (await importJWK(privateJwk, row.alg)) as CryptoKey;
-  return { kid: row.kid, alg: row.alg, privateKey, publicJwk: row.public_jwk as unknown as PublicJwk };
+  return { kid: row.kid, alg: row.alg, privateKey, publicJwk: toPublicJwk(row.public_jwk, row.kid, row.alg) };
 }
 
-export function buildJwks(keys: readonly SigningKey[]): { keys: PublicJwk[] } {
-  return { keys: keys.map((key) => key.publicJwk) };
+/** The sealed private JWK is bound to its kid, so it cannot be moved to another row. */
+function sealContext(kid: string): string {
+  return `signing_key:${kid}`;
 }

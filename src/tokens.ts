@@ -53,13 +53,27 @@ export async function issueAccessToken(user: User, settings: TokenSettings, key:
 
 export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;
 
-/** Verifies against the published keys only, with the algorithm pinned (RFC 8725 §3.1). */
-export function createAccessTokenVerifier(jwks: { keys: readonly PublicJwk[] }, settings: TokenSettings): AccessTokenVerifier {
-  const keySet = createLocalJWKSet({ keys: jwks.keys.map((key) => ({ ...key })) });
-  const algorithms = [...new Set(jwks.keys.map((key) => key.alg))];
+type KeySet = { readonly keys: readonly PublicJwk[] };
+
+/**
+ * Verifies against the published keys only, with the algorithm pinned to
+ * the ones those keys declare (RFC 8725 §3.1). Given a function, it follows
+ * the key set it returns, rebuilding only when the set changes.
+ */
+export function createAccessTokenVerifier(jwks: KeySet | (() => KeySet), settings: TokenSettings): AccessTokenVerifier {
+  const current = typeof jwks === 'function' ? jwks : () => jwks;
+  let built: { from: KeySet; keySet: ReturnType<typeof createLocalJWKSet>; algorithms: string[] } | undefined;
   return async (token, nowMs) => {
-    const { payload } = await jwtVerify(token, keySet, {
-      algorithms,
+    const set = current();
+    if (built?.from !== set) {
+      built = {
+        from: set,
+        keySet: createLocalJWKSet({ keys: set.keys.map((key) => ({ ...key })) }),
+        algorithms: [...new Set(set.keys.map((key) => key.alg))],
+      };
+    }
+    const { payload } = await jwtVerify(token, built.keySet, {
+      algorithms: built.algorithms,
       issuer: settings.issuer,
       ...(settings.audience !== undefined ? { audience: settings.audience } : {}),
       typ: ACCESS_TOKEN_TYPE,

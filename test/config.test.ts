@@ -111,3 +111,32 @@ t.test('booleans', async (t) => {
   t.equal(loadConfig({ MIGRATE_ON_START: 'TRUE' }).migrateOnStart, true);
   t.equal(loadConfig({}).migrateOnStart, true);
 });
+
+t.test('signing keys: JWT_ALG, KEY_ROTATION_INTERVAL and KEY_REFRESH_INTERVAL', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.jwtAlg, 'ES256');
+  t.equal(defaults.keyRotationInterval, 0, 'no automatic rotation unless asked');
+  t.equal(defaults.keyRefreshInterval, 5);
+  t.equal(defaults.jwksMaxAge, 300);
+  for (const alg of ['ES256', 'EdDSA', 'RS256']) t.equal(loadConfig({ JWT_ALG: alg }).jwtAlg, alg);
+  const chosen = loadConfig({ KEY_ROTATION_INTERVAL: '7776000', KEY_REFRESH_INTERVAL: '30', JWKS_MAX_AGE: '600' });
+  t.same([chosen.keyRotationInterval, chosen.keyRefreshInterval, chosen.jwksMaxAge], [7776000, 30, 600]);
+  t.equal(loadConfig({ KEY_ROTATION_INTERVAL: '0' }).keyRotationInterval, 0);
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ JWT_ALG: 'HS256' }, /^JWT_ALG must be one of ES256, EdDSA, RS256 \(got "HS256"\)$/],
+    [{ JWT_ALG: 'none' }, /^JWT_ALG must be one of/],
+    [{ JWT_ALG: 'es256' }, /^JWT_ALG must be one of/],
+    [{ KEY_REFRESH_INTERVAL: '0' }, /^KEY_REFRESH_INTERVAL must be a whole number from 1 to 300/],
+    [{ KEY_REFRESH_INTERVAL: '5s' }, /^KEY_REFRESH_INTERVAL must be a whole number/],
+    [{ KEY_ROTATION_INTERVAL: '-1' }, /^KEY_ROTATION_INTERVAL must be a whole number/],
+    [{ KEY_ROTATION_INTERVAL: '90d' }, /^KEY_ROTATION_INTERVAL must be a whole number/],
+    [{ KEY_ROTATION_INTERVAL: '3599' }, /^KEY_ROTATION_INTERVAL must be 0 \(off\) or at least 3600 seconds/],
+    [{ KEY_ROTATION_INTERVAL: '4000', JWKS_MAX_AGE: '3600' }, /^KEY_ROTATION_INTERVAL must be 0 \(off\) or at least 7330 seconds: an hour, and twice the 3665 s/],
+  ];
+  for (const [env, problem] of cases) {
+    const problems = problemsOf(env);
+    t.equal(problems.length, 1, JSON.stringify(env));
+    t.match(problems[0], problem);
+  }
+});

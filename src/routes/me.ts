@@ -2,7 +2,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
-import { buildJwks } from '../keys.js';
 import { createAccessTokenVerifier } from '../tokens.js';
 import { findUser } from '../users.js';
 
@@ -10,7 +9,8 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const MAX_AUTHORIZATION_LENGTH = 8192;
 
 export const meRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
-  const verify = createAccessTokenVerifier(buildJwks([deps.signingKey()]), {
+  // Follows the published key set: a revoked key's tokens fail at once, a previous key's still verify.
+  const verify = createAccessTokenVerifier(() => deps.keys.published().jwks, {
     issuer: config.publicUrl,
     audience: config.jwtAudience,
     ttlSeconds: config.accessTokenTtl,

@@ -1,27 +1,40 @@
 // The public keys and discovery metadata sibling services verify tokens with.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
-import { buildJwks } from '../keys.js';
+import { ifNoneMatchHits } from '../conditional-get.js';
+import type { PublishedKeys } from '../key-lifecycle.js';
 
 export const wellKnownRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
-  // Precomputed once: the hot path sends the same bytes every time.
-  const jwksBody = JSON.stringify(buildJwks([deps.signingKey()]));
-  const discoveryBody = JSON.stringify({
-    issuer: config.publicUrl,
-    jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
-    authorization_endpoint: `${config.publicUrl}/login`,
-    response_types_supported: ['token'],
-    subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: [deps.signingKey().alg],
-    token_endpoint_auth_methods_supported: ['none'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'screen_name', 'name', 'picture', 'twitter_id'],
-  });
   const cacheControl = `public, max-age=${config.jwksMaxAge}`;
+  // Rebuilt only when the published key set changes (it names their algorithms).
+  let discovery: { from: PublishedKeys; body: string } | undefined;
+  const discoveryBody = (keys: PublishedKeys): string => {
+    if (discovery?.from !== keys) {
+      discovery = {
+        from: keys,
+        body: JSON.stringify({
+          issuer: config.publicUrl,
+          jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
+          authorization_endpoint: `${config.publicUrl}/login`,
+          response_types_supported: ['token'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: keys.algorithms,
+          token_endpoint_auth_methods_supported: ['none'],
+          claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'screen_name', 'name', 'picture', 'twitter_id'],
+        }),
+      };
+    }
+    return discovery.body;
+  };
 
-  app.get('/.well-known/jwks.json', async (_request, reply) =>
-    reply.header('cache-control', cacheControl).type('application/json').send(jwksBody),
-  );
+  // The hot path: the body and ETag were computed when the key set last changed.
+  app.get('/.well-known/jwks.json', async (request, reply) => {
+    const keys = deps.keys.published();
+    reply.header('cache-control', cacheControl).header('etag', keys.etag);
+    if (ifNoneMatchHits(request.headers['if-none-match'], keys.etag)) return reply.code(304).send();
+    return reply.type('application/json').send(keys.body);
+  });
   app.get('/.well-known/openid-configuration', async (_request, reply) =>
-    reply.header('cache-control', cacheControl).type('application/json').send(discoveryBody),
+    reply.header('cache-control', cacheControl).type('application/json').send(discoveryBody(deps.keys.published())),
   );
 };

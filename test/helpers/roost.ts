@@ -45,6 +45,8 @@ export interface RoostOptions {
   /** Embedded defaults: PGlite in a temp folder and the in-process store. */
   readonly embedded?: boolean;
   readonly now?: () => number;
+  /** Share this database (another roost's config.databaseUrl) instead of creating a schema; pass its ENCRYPTION_KEY too. */
+  readonly databaseUrl?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -91,7 +93,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
     storage.DATA_DIR = dataDir;
   } else {
-    storage.DATABASE_URL = await createTestSchema(t);
+    storage.DATABASE_URL = options.databaseUrl ?? (await createTestSchema(t));
     storage.REDIS_URL = TEST_REDIS_URL;
   }
   const config = loadConfig({

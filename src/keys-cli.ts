@@ -1,0 +1,49 @@
+// npm run keys -- list | rotate [--alg …] | revoke <kid>: the operator's key
+// commands, against DATABASE_URL (or the embedded database while roost is stopped).
+import { ConfigError, loadConfig } from './config.js';
+import { createDatabase } from './db.js';
+import { AppError } from './errors.js';
+import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from './key-commands.js';
+import { keyPolicy } from './key-lifecycle.js';
+import { loadOrCreateLocalSecrets } from './local-secrets.js';
+
+const command = parseKeysCommand(process.argv.slice(2));
+if ('error' in command) {
+  process.stderr.write(`roost keys: ${command.error}\n${KEYS_USAGE}\n`);
+  process.exit(2);
+}
+
+try {
+  const config = loadConfig(process.env);
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, dataDir: config.dataDir });
+  try {
+    const result = await runKeysCommand(
+      {
+        db,
+        // Outside production the server may run on a generated key kept in DATA_DIR; so does this command.
+        encryptionKey: config.encryptionKey ?? loadOrCreateLocalSecrets(config.dataDir).encryptionKey,
+        policy: keyPolicy(config),
+        alg: config.jwtAlg,
+        now: Date.now,
+      },
+      command,
+    );
+    (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
+    process.exitCode = result.exitCode;
+  } finally {
+    await db.destroy();
+  }
+} catch (error) {
+  process.stderr.write(`roost keys: ${describe(error)}\n`);
+  process.exit(1);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  // withDatabase keeps the driver's message from HTTP clients; an operator needs it.
+  if (error instanceof AppError && error.cause instanceof Error) {
+    const missingTable = (error.cause as { code?: string }).code === '42P01';
+    return `the database failed: ${error.cause.message}${missingTable ? ' (apply the migrations first: npm run migrate)' : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
