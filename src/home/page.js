@@ -14,13 +14,22 @@ function bytes(base64url) {
 }
 const show = (id, value) => { document.getElementById(id).textContent = typeof value === 'string' ? value : JSON.stringify(value, null, 2); };
 
+// The WebCrypto parameters of each algorithm roost may sign with (JWT_ALG).
+const ALGORITHMS = {
+  ES256: { key: (jwk) => ({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }), import: { name: 'ECDSA', namedCurve: 'P-256' }, verify: { name: 'ECDSA', hash: 'SHA-256' } },
+  EdDSA: { key: (jwk) => ({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }), import: { name: 'Ed25519' }, verify: { name: 'Ed25519' } },
+  RS256: { key: (jwk) => ({ kty: jwk.kty, n: jwk.n, e: jwk.e }), import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, verify: { name: 'RSASSA-PKCS1-v1_5' } },
+};
+
 async function verify(token, header) {
   const jwks = await (await fetch('/.well-known/jwks.json')).json();
   const jwk = jwks.keys.find((key) => key.kid === header.kid);
-  if (!jwk || header.alg !== 'ES256') return false;
-  const key = await crypto.subtle.importKey('jwk', { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  // The key's own alg decides; the token's header only has to agree (RFC 8725 §3.1).
+  const algorithm = jwk && Object.hasOwn(ALGORITHMS, jwk.alg) ? ALGORITHMS[jwk.alg] : undefined;
+  if (!algorithm || header.alg !== jwk.alg) return false;
+  const key = await crypto.subtle.importKey('jwk', algorithm.key(jwk), algorithm.import, false, ['verify']);
   const [h, p, s] = token.split('.');
-  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, bytes(s), new TextEncoder().encode(h + '.' + p));
+  return crypto.subtle.verify(algorithm.verify, key, bytes(s), new TextEncoder().encode(h + '.' + p));
 }
 
 async function main() {
