@@ -12,7 +12,7 @@ import { runKeysCommand, type KeysContext } from '../src/key-commands.js';
 import { keyPolicy } from '../src/key-lifecycle.js';
 import { Browser, fragmentOf } from './helpers/browser.js';
 import { consent } from './helpers/flow.js';
-import { startRoost, type Roost } from './helpers/roost.js';
+import { createTestSchema, startRoost, type Roost } from './helpers/roost.js';
 
 const realNow = Date.now.bind(Date);
 let offset = 0;
@@ -231,4 +231,17 @@ t.test('the refresh timer picks up a change by itself', async (t) => {
     status = (await fetch(`${quick.url}/me`, { headers: { authorization: `Bearer ${token}` } })).status;
   }
   t.equal(status, 401, `refused within ${Math.round(performance.now() - started)} ms, without a restart`);
+});
+
+t.test('two instances starting at once on an empty database create exactly one key', async (t) => {
+  const databaseUrl = await createTestSchema(t);
+  const shared = { ENCRYPTION_KEY: a.config.encryptionKey!.toString('hex') };
+  // Both apply the migrations and look for a signing key at the same moment.
+  const [first, second] = await Promise.all([startRoost(t, { databaseUrl, env: shared }), startRoost(t, { databaseUrl, env: shared })]);
+  const rows = await first.deps.db.selectFrom('signing_keys').select(['kid', 'state']).execute();
+  t.equal(rows.length, 1);
+  t.equal(rows[0]?.state, 'current');
+  t.equal(first.deps.signingKey().kid, rows[0]?.kid);
+  t.equal(second.deps.signingKey().kid, rows[0]?.kid);
+  t.same((await jwks(first)).kids, (await jwks(second)).kids);
 });
