@@ -54,18 +54,15 @@ t.test('list, rotate and revoke', async (t) => {
   t.equal(first.code, 0);
   const current = /^no key was signing: ([\w-]{43}) \(EdDSA\) signs now\n$/.exec(first.stdout)?.[1];
   t.ok(current, first.stdout);
-  const rotated = await keys(['rotate', '--alg', 'RS256'], env);
-  t.match(rotated.stdout, /^published ([\w-]{43}) \(RS256\) as the next key; replicas switch to it by themselves at \S+Z/);
-  const listed = JSON.parse((await keys(['list', '--json'], env)).stdout) as Array<{ kid: string; state: string; alg: string }>;
-  t.match(listed, [{ state: 'next', alg: 'RS256' }, { kid: current, state: 'current', alg: 'EdDSA' }]);
-
-  const unknown = await keys(['revoke', 'A'.repeat(43)], env);
+  const [rotated, unknown] = await Promise.all([keys(['rotate', '--alg', 'RS256'], env), keys(['revoke', 'A'.repeat(43)], env)]);
+  const next = /^published ([\w-]{43}) \(RS256\) as the next key; replicas switch to it by themselves at \S+Z/.exec(rotated.stdout)?.[1];
+  t.ok(next, rotated.stdout);
   t.equal(unknown.code, 1);
   t.equal(unknown.stderr, `no key has kid ${'A'.repeat(43)}; run "list"\n`);
   const revoked = await keys(['revoke', current!], env);
   t.equal(revoked.code, 0);
   t.match(revoked.stdout, `revoked ${current} (was current)`);
-  t.match(revoked.stdout, `${listed[0]!.kid}, the published next key, signs now`);
+  t.match(revoked.stdout, `${next}, the published next key, signs now`);
   const text = await keys(['list'], env);
-  t.match(text.stdout, new RegExp(`^state +alg +kid\\ncurrent +RS256 +${listed[0]!.kid} +signing since \\S+\\nrevoked +EdDSA +${current} +revoked \\S+\\n$`));
+  t.match(text.stdout, new RegExp(`^state +alg +kid\\ncurrent +RS256 +${next} +signing since \\S+\\nrevoked +EdDSA +${current} +revoked \\S+\\n$`));
 });
