@@ -85,9 +85,19 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     provider: { getMigrations: async () => migrations },
     ...(rows[0]?.schema ? { migrationTableSchema: rows[0].schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    // Kysely's look-up of its own tables scans every schema of the database;
+    // a schema dropped meanwhile by someone else (another application, a
+    // parallel test) fails it with invalid_schema_name before anything is
+    // applied. Looking again is safe.
+    if (error && (error as { code?: unknown }).code === '3F000' && attempt < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
+      continue;
+    }
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
 }
 
 /** Runs a database call; a failure becomes a 503, never a hang or a half-answer. */
