@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
 import * as keyLifecycle from './0002_key_lifecycle.js';
+import * as sessions from './0003_sessions.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_key_lifecycle': keyLifecycle,
+  '0003_sessions': sessions,
 };

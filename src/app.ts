@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { loginRoutes } from './routes/login.js';
 import { meRoutes } from './routes/me.js';
+import { tokenRoutes } from './routes/token.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { createDefaultSandboxUsers } from './sandbox/users.js';
 import { sandboxProvider } from './sandbox/provider.js';
@@ -101,6 +102,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(wellKnownRoutes, options);
   await app.register(loginRoutes, options);
   await app.register(meRoutes, options);
+  await app.register(tokenRoutes, options);
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
     await app.register(sandboxProvider, {

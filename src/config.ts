@@ -34,6 +34,12 @@ export interface Config {
   readonly jwtAudience: string | undefined;
   readonly accessTokenTtl: number;
   readonly flowTtl: number;
+  /** Seconds a session lasts from sign-in, however often it is refreshed. */
+  readonly sessionTtl: number;
+  /** Seconds a session survives without a refresh. */
+  readonly sessionIdleTtl: number;
+  /** Seconds in which a just-used refresh token may be presented again (two tabs refreshing at once). */
+  readonly refreshReuseGrace: number;
   readonly jwksMaxAge: number;
   /** The algorithm of new signing keys. */
   readonly jwtAlg: SigningAlg;
@@ -175,6 +181,13 @@ export function loadConfig(env: Env): Config {
     problems.push('ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)');
   }
 
+  const sessionTtl = integer('SESSION_TTL', 30 * 86400, 300, 366 * 86400);
+  // The idle default follows a shorter SESSION_TTL rather than contradicting it.
+  const sessionIdleTtl = integer('SESSION_IDLE_TTL', Math.min(7 * 86400, sessionTtl), 300, 366 * 86400);
+  if (sessionIdleTtl > sessionTtl) {
+    problems.push(`SESSION_IDLE_TTL (${sessionIdleTtl}) must not exceed SESSION_TTL (${sessionTtl})`);
+  }
+
   const logRaw = read('LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logRaw)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logRaw}")`);
@@ -214,6 +227,9 @@ export function loadConfig(env: Env): Config {
     jwtAudience: read('JWT_AUDIENCE'),
     accessTokenTtl: integer('ACCESS_TOKEN_TTL', 900, 30, 86400),
     flowTtl: integer('LOGIN_FLOW_TTL', 600, 60, 3600),
+    sessionTtl,
+    sessionIdleTtl,
+    refreshReuseGrace: integer('REFRESH_REUSE_GRACE', 10, 0, 60),
     jwksMaxAge,
     jwtAlg: jwtAlg as SigningAlg,
     keyRotationInterval,

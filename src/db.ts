@@ -39,9 +39,30 @@ export interface SigningKeysTable {
   revoked_at: NullableTimestamp;
 }
 
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  refresh_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface SpentRefreshTokensTable {
+  hash: string;
+  session_id: string;
+  spent_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   signing_keys: SigningKeysTable;
+  sessions: SessionsTable;
+  spent_refresh_tokens: SpentRefreshTokensTable;
 }
 
 export type Db = Kysely<Database>;

@@ -8,6 +8,7 @@ import { keyPolicy } from './key-lifecycle.js';
 import { createKeyRing, type KeyRing } from './key-ring.js';
 import type { SigningKey } from './keys.js';
 import { loadOrCreateLocalSecrets } from './local-secrets.js';
+import { createSessionCheck, type SessionCheck } from './session-check.js';
 import { createTwitterClient, type TwitterClient } from './twitter.js';
 
 export interface Deps {
@@ -20,6 +21,7 @@ export interface Deps {
   readonly encryptionKey: Buffer;
   readonly cookieSecret: string;
   readonly now: () => number;
+  readonly sessionCheck: SessionCheck;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       encryptionKey: secrets.encryptionKey,
       cookieSecret: secrets.cookieSecret,
       now,
+      sessionCheck: createSessionCheck(db, now),
       close,
     };
   } catch (error) {

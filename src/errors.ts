@@ -9,6 +9,8 @@ export const ERRORS = {
   flow_browser_mismatch: { status: 403, title: 'The sign-in was started in another browser' },
   twitter_rejected_verifier: { status: 400, title: 'Twitter rejected the sign-in' },
   invalid_token: { status: 401, title: 'The access token is missing or invalid' },
+  invalid_grant: { status: 400, title: 'The grant is invalid, expired, revoked or already used' },
+  unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
@@ -30,14 +32,21 @@ export class AppError extends Error {
   readonly status: number;
   readonly detail: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Extra members of the problem (RFC 9457 §3.2), such as the OAuth `error` code. */
+  readonly members: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { cause?: unknown; headers?: Record<string, string>; members?: Record<string, string> } = {},
+  ) {
     super(`${code}: ${detail}`, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.detail = detail;
     this.headers = options.headers ?? {};
+    this.members = options.members ?? {};
   }
 }
 
@@ -47,10 +56,13 @@ export interface Problem {
   status: number;
   detail: string;
   code: ErrorCode;
+  [member: string]: unknown;
 }
 
 export function toProblem(error: AppError): Problem {
   return {
+    // First, so that no extra member can overwrite a standard one.
+    ...error.members,
     type: `${PROBLEM_TYPE_BASE}${error.code}`,
     title: ERRORS[error.code].title,
     status: error.status,

@@ -7,21 +7,17 @@ import { encryptSecret } from './crypto-box.js';
 import type { Db } from './db.js';
 import { AppError } from './errors.js';
 import type { FlowStore } from './flow-store.js';
-import type { SigningKey } from './keys.js';
+import { openSession, type ClientInfo, type GrantDeps } from './grants.js';
 import type { CallbackParams } from './login-params.js';
 import { checkReturnTo, withFragment } from './return-to.js';
-import { issueAccessToken } from './tokens.js';
 import type { TwitterClient } from './twitter.js';
 import { upsertUser } from './users.js';
 
-export interface SignInDeps {
-  readonly config: Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToOrigins' | 'publicUrl' | 'jwtAudience' | 'accessTokenTtl'>;
+export interface SignInDeps extends GrantDeps {
+  readonly config: GrantDeps['config'] & Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToOrigins'>;
   readonly store: FlowStore;
   readonly twitter: TwitterClient;
   readonly db: Db;
-  readonly signingKey: () => SigningKey;
-  readonly encryptionKey: Buffer;
-  readonly now: () => number;
 }
 
 interface FlowRecord {
@@ -45,7 +41,7 @@ export async function startSignIn(deps: SignInDeps, returnTo: string): Promise<S
   return { location: deps.twitter.authenticateUrl(request.token), binding };
 }
 
-export async function finishSignIn(deps: SignInDeps, params: CallbackParams, binding: string | undefined): Promise<string> {
+export async function finishSignIn(deps: SignInDeps, params: CallbackParams, binding: string | undefined, client: ClientInfo): Promise<string> {
   // Taken before anything else, so a callback URL works once whatever happens next.
   const stored = await deps.store.take(flowKey(params.token));
   if (stored === null) throw new AppError('flow_not_found', 'This sign-in is unknown, expired or already used; start again');
@@ -65,9 +61,13 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
     token: encryptSecret(key, access.token, `twitter_token:${profile.twitterId}`),
     secret: encryptSecret(key, access.secret, `twitter_token_secret:${profile.twitterId}`),
   });
-  const settings = { issuer: deps.config.publicUrl, audience: deps.config.jwtAudience, ttlSeconds: deps.config.accessTokenTtl };
-  const token = await issueAccessToken(user, settings, deps.signingKey(), deps.now());
-  return withFragment(target.url, { access_token: token, token_type: 'Bearer', expires_in: String(settings.ttlSeconds) });
+  const tokens = await openSession(deps, user, client);
+  return withFragment(target.url, {
+    access_token: tokens.access_token,
+    token_type: tokens.token_type,
+    expires_in: String(tokens.expires_in),
+    refresh_token: tokens.refresh_token,
+  });
 }
 
 /** Store keys carry a hash of the request token, so tokens never appear in Redis key listings. */

@@ -21,13 +21,15 @@ export interface AccessClaims extends JWTPayload {
   iat: number;
   exp: number;
   jti: string;
+  /** The session the token was issued in; /me refuses tokens of ended sessions. */
+  sid?: string;
   screen_name: string;
   name: string;
   picture: string | null;
   twitter_id: string;
 }
 
-export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string): AccessClaims {
+export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string, sid?: string): AccessClaims {
   const iat = Math.floor(nowMs / 1000);
   return {
     iss: settings.issuer,
@@ -36,6 +38,7 @@ export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: nu
     iat,
     exp: iat + settings.ttlSeconds,
     jti,
+    ...(sid !== undefined ? { sid } : {}),
     screen_name: user.screen_name,
     name: user.name,
     picture: user.picture,
@@ -47,8 +50,8 @@ export function signAccessToken(claims: AccessClaims, key: SigningKey): Promise<
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
 }
 
-export async function issueAccessToken(user: User, settings: TokenSettings, key: SigningKey, nowMs: number): Promise<string> {
-  return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID()), key);
+export async function issueAccessToken(user: User, settings: TokenSettings, key: SigningKey, nowMs: number, sid?: string): Promise<string> {
+  return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID(), sid), key);
 }
 
 export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;

@@ -6,6 +6,7 @@ import { loadOpenApi, querystringSchema } from '../openapi.js';
 import { parseCallbackParams, parseReturnToParam, type Query } from '../login-params.js';
 import { checkReturnTo } from '../return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../sign-in.js';
+import { clientInfo } from './client-info.js';
 
 export const FLOW_COOKIE = 'roost_flow';
 
@@ -49,7 +50,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const raw = request.cookies[FLOW_COOKIE];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     reply.clearCookie(FLOW_COOKIE, cookieOptions);
-    const location = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined);
+    const location = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
     return reply.redirect(location, 302);
   });
 };

@@ -22,11 +22,13 @@ export const meRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, 
     const match = BEARER.exec(header);
     if (!match) throw invalidToken('The Authorization header must be "Bearer <access token>"');
     let subject: string;
+    let sid: unknown;
     try {
-      subject = (await verify(match[1] as string, deps.now())).sub;
+      ({ sub: subject, sid } = await verify(match[1] as string, deps.now()));
     } catch {
       throw invalidToken('The access token is invalid or expired');
     }
+    if (!(await deps.sessionCheck.isActive(sid))) throw invalidToken('The session of this access token has ended');
     const user = await findUser(deps.db, subject);
     if (!user) throw invalidToken('The user of this token no longer exists');
     return reply.header('cache-control', 'no-store').send(user);
@@ -34,7 +36,7 @@ export const meRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, 
 };
 
 /** RFC 6750 §3: a 401 names the scheme and the error in WWW-Authenticate. */
-function invalidToken(description: string): AppError {
+export function invalidToken(description: string): AppError {
   return new AppError('invalid_token', description, {
     headers: { 'www-authenticate': `Bearer realm="roost", error="invalid_token", error_description="${description.replace(/"/g, "'")}"` },
   });

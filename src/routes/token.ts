@@ -1,0 +1,37 @@
+// POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
+// refresh_token grant and the authorization_code grant with PKCE.
+import formBody from '@fastify/formbody';
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../app.js';
+import { AppError } from '../errors.js';
+import { refreshGrant, type GrantDeps } from '../grants.js';
+import { parseTokenRequest } from '../token-params.js';
+
+/** Token requests are a few short parameters. */
+export const TOKEN_BODY_LIMIT = 4096;
+
+export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
+  // §3.2: the endpoint takes form-encoded bodies; JSON is accepted too, for fetch() without URLSearchParams.
+  await app.register(formBody, { bodyLimit: TOKEN_BODY_LIMIT });
+  const grants: GrantDeps = {
+    ...deps,
+    config,
+    onReuse: (sessionId) => app.log.warn({ sessionId }, 'refresh token reuse: session ended'),
+  };
+
+  // §5.1: token responses, errors included, must not be cached.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  });
+
+  app.post('/token', { bodyLimit: TOKEN_BODY_LIMIT }, async (request) => {
+    const params = parseTokenRequest(request.body);
+    if (!params.ok) throw new AppError(params.error, params.reason, { members: { error: params.error } });
+    const tokens = params.value.grantType === 'refresh_token' ? await refreshGrant(grants, params.value.refreshToken) : unsupported();
+    return tokens;
+  });
+};
+
+function unsupported(): never {
+  throw new AppError('unsupported_grant_type', 'authorization_code is not supported yet', { members: { error: 'unsupported_grant_type' } });
+}

@@ -1,0 +1,33 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+t.test('session defaults', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.sessionTtl, 30 * 86400);
+  t.equal(config.sessionIdleTtl, 7 * 86400);
+  t.equal(config.refreshReuseGrace, 10);
+});
+
+t.test('a short SESSION_TTL shortens the idle default with it', async (t) => {
+  const config = loadConfig({ SESSION_TTL: '3600' });
+  t.equal(config.sessionTtl, 3600);
+  t.equal(config.sessionIdleTtl, 3600);
+});
+
+t.test('bad session settings are named', async (t) => {
+  t.match(problemsOf({ SESSION_TTL: '10' }), [/^SESSION_TTL must be a whole number from 300/]);
+  t.match(problemsOf({ SESSION_IDLE_TTL: 'soon' }), [/^SESSION_IDLE_TTL must be a whole number/]);
+  t.match(problemsOf({ REFRESH_REUSE_GRACE: '61' }), [/^REFRESH_REUSE_GRACE must be a whole number from 0 to 60/]);
+  t.match(problemsOf({ SESSION_TTL: '3600', SESSION_IDLE_TTL: '7200' }), [/^SESSION_IDLE_TTL \(7200\) must not exceed SESSION_TTL \(3600\)/]);
+  t.same(problemsOf({ SESSION_TTL: '3600', SESSION_IDLE_TTL: '600', REFRESH_REUSE_GRACE: '0' }), []);
+});
