@@ -1,10 +1,15 @@
-// Sessions seen from the token endpoint: opening one at sign-in, and the
-// refresh_token grant (RFC 6749 §6) with rotation and reuse detection.
+// Sessions seen from the token endpoint: opening one at sign-in, the
+// authorization_code grant with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5) and
+// the refresh_token grant (RFC 6749 §6) with rotation and reuse detection.
+import { redeemCode, rememberRedeemedCode } from './auth-codes.js';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { AppError } from './errors.js';
+import type { FlowStore } from './flow-store.js';
 import type { SigningKey } from './keys.js';
+import { verifierMatches } from './pkce.js';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken, nextRefreshToken, refreshChainKey } from './refresh-tokens.js';
+import { checkReturnTo } from './return-to.js';
 import type { SessionCheck } from './session-check.js';
 import { decideRefresh } from './session-policy.js';
 import { findSessionByRefreshHash, insertSession, revokeSession, rotateRefreshHash, touchSession } from './sessions.js';
@@ -12,8 +17,9 @@ import { issueAccessToken } from './tokens.js';
 import { findUser, type User } from './users.js';
 
 export interface GrantDeps {
-  readonly config: Pick<Config, 'publicUrl' | 'jwtAudience' | 'accessTokenTtl' | 'sessionTtl' | 'sessionIdleTtl' | 'refreshReuseGrace'>;
+  readonly config: Pick<Config, 'publicUrl' | 'jwtAudience' | 'accessTokenTtl' | 'sessionTtl' | 'sessionIdleTtl' | 'refreshReuseGrace' | 'returnToOrigins'>;
   readonly db: Db;
+  readonly store: FlowStore;
   readonly signingKey: () => SigningKey;
   readonly encryptionKey: Buffer;
   readonly sessionCheck: SessionCheck;
@@ -37,7 +43,7 @@ export interface TokenResponse {
 }
 
 /** Opens a session for a user who just signed in, and issues its first tokens. */
-export async function openSession(deps: GrantDeps, user: User, client: ClientInfo): Promise<TokenResponse> {
+export async function openSession(deps: GrantDeps, user: User, client: ClientInfo): Promise<{ sessionId: string; response: TokenResponse }> {
   const refreshToken = newRefreshToken();
   const session = await insertSession(deps.db, {
     userId: user.id,
@@ -47,7 +53,39 @@ export async function openSession(deps: GrantDeps, user: User, client: ClientInf
     ...client,
   });
   if (!session) throw invalidGrant('The user of this sign-in no longer exists');
-  return tokenResponse(deps, user, session.id, refreshToken);
+  return { sessionId: session.id, response: await tokenResponse(deps, user, session.id, refreshToken) };
+}
+
+export interface CodeRedemption {
+  readonly code: string;
+  readonly codeVerifier: string;
+  readonly redirectUri: string;
+}
+
+export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedemption, client: ClientInfo): Promise<TokenResponse> {
+  const redemption = await redeemCode(deps.store, request.code, deps.now());
+  switch (redemption.kind) {
+    case 'unknown':
+      throw invalidGrant('The code is unknown or already used');
+    case 'expired':
+      throw invalidGrant('The code has expired; sign in again');
+    case 'replayed':
+      // RFC 6749 §4.1.2: a code used twice may have leaked; what it issued is revoked.
+      await revokeSession(deps.db, redemption.sessionId, 'code_replay', deps.now());
+      deps.sessionCheck.forget(redemption.sessionId);
+      deps.onReuse?.(redemption.sessionId);
+      throw invalidGrant('The code was already used; the session it opened has been ended');
+  }
+  const { grant } = redemption;
+  // §4.1.3: the same redirect URI as in the authorization request, compared after the same normalisation.
+  const target = checkReturnTo(request.redirectUri, deps.config.returnToOrigins);
+  if (!target.ok || target.url !== grant.redirectUri) throw invalidGrant('redirect_uri does not match the return_to of the sign-in');
+  if (!verifierMatches(request.codeVerifier, grant.challenge)) throw invalidGrant('code_verifier does not match the code_challenge');
+  const user = await findUser(deps.db, grant.userId);
+  if (!user) throw invalidGrant('The user of this sign-in no longer exists');
+  const tokens = await openSession(deps, user, client);
+  await rememberRedeemedCode(deps.store, request.code, tokens.sessionId);
+  return tokens.response;
 }
 
 export async function refreshGrant(deps: GrantDeps, presented: string): Promise<TokenResponse> {

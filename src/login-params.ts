@@ -47,3 +47,35 @@ export function parseCallbackParams(query: Query): Result<CallbackParams> {
   }
   return { ok: true, value: { kind: 'approved', token, verifier } };
 }
+
+/** The PKCE mode's extra /login parameters (RFC 7636 §4.3, RFC 6749 §4.1.1). */
+export interface CodeRequest {
+  readonly challenge: string;
+  readonly state?: string;
+}
+
+// RFC 6749 Appendix A.5: state is visible ASCII; bounded here.
+const STATE = /^[\x20-\x7e]{1,512}$/;
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+
+/** undefined: the fragment mode (no challenge). A challenge needs code_challenge_method=S256; `plain` is refused. */
+export function parseCodeRequestParams(query: Query): Result<CodeRequest | undefined> {
+  const fields = {} as Record<'code_challenge' | 'code_challenge_method' | 'state', string | undefined>;
+  for (const name of ['code_challenge', 'code_challenge_method', 'state'] as const) {
+    const field = single(query, name);
+    if (!field.ok) return field;
+    fields[name] = field.value;
+  }
+  const { code_challenge: challenge, code_challenge_method: method, state } = fields;
+  if (challenge === undefined) {
+    if (method !== undefined || state !== undefined) {
+      return { ok: false, reason: 'code_challenge_method and state are used only with code_challenge' };
+    }
+    return { ok: true, value: undefined };
+  }
+  // RFC 7636 §4.3 makes a missing method mean plain; roost accepts S256 only (RFC 9700 §2.1.1).
+  if (method !== 'S256') return { ok: false, reason: 'code_challenge_method must be S256 (plain is not accepted)' };
+  if (!S256_CHALLENGE.test(challenge)) return { ok: false, reason: 'code_challenge must be 43 base64url characters (BASE64URL(SHA256(verifier)))' };
+  if (state !== undefined && !STATE.test(state)) return { ok: false, reason: 'state must be 1 to 512 visible ASCII characters' };
+  return { ok: true, value: state === undefined ? { challenge } : { challenge, state } };
+}

@@ -42,3 +42,23 @@ function refuse(reason: string): ReturnToCheck {
 export function withFragment(returnTo: string, params: Record<string, string>): string {
   return `${returnTo}#${new URLSearchParams(params).toString()}`;
 }
+
+/** Parameters roost adds to return_to's query in the PKCE mode; a return_to that has them already is refused. */
+export const CODE_RESPONSE_PARAMS = ['code', 'state', 'error'] as const;
+
+export function hasCodeResponseParams(returnTo: string): boolean {
+  const query = new URL(returnTo).searchParams;
+  return CODE_RESPONSE_PARAMS.some((name) => query.has(name));
+}
+
+/**
+ * return_to with roost's answer added to its query (RFC 6749 §4.1.2 "MUST
+ * retain" the existing query): what is there stays byte for byte.
+ */
+export function withQuery(returnTo: string, params: Record<string, string>): string {
+  const url = new URL(returnTo);
+  const added = new URLSearchParams(params).toString();
+  const existing = url.search.replace(/^\?/, '').replace(/&+$/, '');
+  url.search = existing === '' ? added : `${existing}&${added}`;
+  return url.href;
+}

@@ -1,15 +1,17 @@
 // The sign-in flow (DESIGN.md "The flow"): start hands the browser to
 // Twitter; finish takes the stored flow once, checks the browser, finishes
-// the OAuth dance, stores the profile and issues the token.
+// the OAuth dance, stores the profile, and either opens a session and puts
+// its tokens in the fragment, or (PKCE mode) puts a one-time code in the query.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from './config.js';
+import { issueCode } from './auth-codes.js';
 import { encryptSecret } from './crypto-box.js';
 import type { Db } from './db.js';
 import { AppError } from './errors.js';
 import type { FlowStore } from './flow-store.js';
 import { openSession, type ClientInfo, type GrantDeps } from './grants.js';
-import type { CallbackParams } from './login-params.js';
-import { checkReturnTo, withFragment } from './return-to.js';
+import type { CallbackParams, CodeRequest } from './login-params.js';
+import { checkReturnTo, withFragment, withQuery } from './return-to.js';
 import type { TwitterClient } from './twitter.js';
 import { upsertUser } from './users.js';
 
@@ -25,6 +27,8 @@ interface FlowRecord {
   readonly returnTo: string;
   /** SHA-256 of the browser binding; the binding itself lives only in the browser's cookie. */
   readonly binding: string;
+  /** PKCE mode (RFC 7636): the app's S256 challenge and its opaque state. */
+  readonly codeRequest?: CodeRequest;
 }
 
 export interface StartedSignIn {
@@ -33,10 +37,10 @@ export interface StartedSignIn {
   readonly binding: string;
 }
 
-export async function startSignIn(deps: SignInDeps, returnTo: string): Promise<StartedSignIn> {
+export async function startSignIn(deps: SignInDeps, returnTo: string, codeRequest?: CodeRequest): Promise<StartedSignIn> {
   const binding = randomBytes(32).toString('base64url');
   const request = await deps.twitter.requestToken(deps.config.callbackUrl);
-  const record: FlowRecord = { secret: request.secret, returnTo, binding: digest(binding) };
+  const record: FlowRecord = { secret: request.secret, returnTo, binding: digest(binding), ...(codeRequest ? { codeRequest } : {}) };
   await deps.store.put(flowKey(request.token), JSON.stringify(record), deps.config.flowTtl);
   return { location: deps.twitter.authenticateUrl(request.token), binding };
 }
@@ -52,7 +56,12 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
   // Checked again: the allowlist may have shrunk since the flow started.
   const target = checkReturnTo(record.returnTo, deps.config.returnToOrigins);
   if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
-  if (params.kind === 'denied') return withFragment(target.url, { error: 'access_denied' });
+  const { codeRequest } = record;
+  const state: Record<string, string> = codeRequest?.state !== undefined ? { state: codeRequest.state } : {};
+  if (params.kind === 'denied') {
+    // RFC 6749 §4.1.2.1 in PKCE mode: the error goes in the query, with the state.
+    return codeRequest ? withQuery(target.url, { error: 'access_denied', ...state }) : withFragment(target.url, { error: 'access_denied' });
+  }
 
   const access = await deps.twitter.accessToken({ token: params.token, secret: record.secret }, params.verifier);
   const profile = await deps.twitter.verifyCredentials(access);
@@ -61,7 +70,11 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
     token: encryptSecret(key, access.token, `twitter_token:${profile.twitterId}`),
     secret: encryptSecret(key, access.secret, `twitter_token_secret:${profile.twitterId}`),
   });
-  const tokens = await openSession(deps, user, client);
+  if (codeRequest) {
+    const code = await issueCode(deps.store, { userId: user.id, challenge: codeRequest.challenge, redirectUri: target.url }, deps.now());
+    return withQuery(target.url, { code, ...state });
+  }
+  const { response: tokens } = await openSession(deps, user, client);
   return withFragment(target.url, {
     access_token: tokens.access_token,
     token_type: tokens.token_type,

@@ -107,7 +107,7 @@ t.test('reuse of a spent token after the grace window ends the whole session', a
   t.equal((await me(third.access_token)).status, 401, 'its access tokens are refused at /me');
   const row = await sessionRow(decodeJwt(first.access_token).sid as string);
   t.equal(row.revoked_reason, 'refresh_token_reuse');
-  t.ok(roost.logs.some((line) => line.msg === 'refresh token reuse: session ended' && line.sessionId === row.id));
+  t.ok(roost.logs.some((line) => line.msg === 'refresh token or code reuse: session ended' && line.sessionId === row.id));
 });
 
 t.test('grace window: two tabs refreshing the same token at once both get the same new token', async (t) => {

@@ -3,8 +3,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { loadOpenApi, querystringSchema } from '../openapi.js';
-import { parseCallbackParams, parseReturnToParam, type Query } from '../login-params.js';
-import { checkReturnTo } from '../return-to.js';
+import { parseCallbackParams, parseCodeRequestParams, parseReturnToParam, type Query } from '../login-params.js';
+import { checkReturnTo, hasCodeResponseParams } from '../return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../sign-in.js';
 import { clientInfo } from './client-info.js';
 
@@ -28,7 +28,12 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     if (!param.ok) throw new AppError('invalid_request', param.reason);
     const target = checkReturnTo(param.value, config.returnToOrigins);
     if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
-    const started = await startSignIn(signIn, target.url);
+    const codeRequest = parseCodeRequestParams(request.query as Query);
+    if (!codeRequest.ok) throw new AppError('invalid_request', codeRequest.reason);
+    if (codeRequest.value && hasCodeResponseParams(target.url)) {
+      throw new AppError('invalid_request', 'return_to must not already carry code, state or error parameters: roost adds them');
+    }
+    const started = await startSignIn(signIn, target.url, codeRequest.value);
     return reply
       .setCookie(FLOW_COOKIE, started.binding, { ...cookieOptions, maxAge: config.flowTtl })
       .header('cache-control', 'no-store')

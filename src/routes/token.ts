@@ -4,8 +4,9 @@ import formBody from '@fastify/formbody';
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
-import { refreshGrant, type GrantDeps } from '../grants.js';
+import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../grants.js';
 import { parseTokenRequest } from '../token-params.js';
+import { clientInfo } from './client-info.js';
 
 /** Token requests are a few short parameters. */
 export const TOKEN_BODY_LIMIT = 4096;
@@ -16,7 +17,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   const grants: GrantDeps = {
     ...deps,
     config,
-    onReuse: (sessionId) => app.log.warn({ sessionId }, 'refresh token reuse: session ended'),
+    onReuse: (sessionId) => app.log.warn({ sessionId }, 'refresh token or code reuse: session ended'),
   };
 
   // §5.1: token responses, errors included, must not be cached.
@@ -27,11 +28,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   app.post('/token', { bodyLimit: TOKEN_BODY_LIMIT }, async (request) => {
     const params = parseTokenRequest(request.body);
     if (!params.ok) throw new AppError(params.error, params.reason, { members: { error: params.error } });
-    const tokens = params.value.grantType === 'refresh_token' ? await refreshGrant(grants, params.value.refreshToken) : unsupported();
-    return tokens;
+    const grant = params.value;
+    return grant.grantType === 'refresh_token' ? refreshGrant(grants, grant.refreshToken) : authorizationCodeGrant(grants, grant, clientInfo(request));
   });
 };
-
-function unsupported(): never {
-  throw new AppError('unsupported_grant_type', 'authorization_code is not supported yet', { members: { error: 'unsupported_grant_type' } });
-}

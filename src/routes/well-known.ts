@@ -16,11 +16,14 @@ export const wellKnownRoutes: FastifyPluginAsync<RouteOptions> = async (app, { c
           issuer: config.publicUrl,
           jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
           authorization_endpoint: `${config.publicUrl}/login`,
-          response_types_supported: ['token'],
+          token_endpoint: `${config.publicUrl}/token`,
+          response_types_supported: ['token', 'code'],
+          grant_types_supported: ['authorization_code', 'refresh_token'],
+          code_challenge_methods_supported: ['S256'],
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: keys.algorithms,
           token_endpoint_auth_methods_supported: ['none'],
-          claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'screen_name', 'name', 'picture', 'twitter_id'],
+          claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'screen_name', 'name', 'picture', 'twitter_id'],
         }),
       };
     }

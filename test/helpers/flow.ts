@@ -7,12 +7,15 @@ export interface ConsentOptions {
   /** Index into the sandbox users (default 0). */
   readonly user?: number;
   readonly action?: 'approve' | 'cancel';
+  /** More /login parameters, such as the PKCE ones. */
+  readonly loginQuery?: Record<string, string>;
 }
 
 /** /login → the provider's consent page → the decision; returns the callback URL the provider sends the browser to. */
 export async function consent(browser: Browser, roost: Roost, options: ConsentOptions = {}): Promise<{ login: Hop; callbackUrl: string }> {
   const returnTo = options.returnTo ?? `${APP_ORIGIN}/signed-in`;
-  const login = await browser.get(`${roost.url}/login?return_to=${encodeURIComponent(returnTo)}`);
+  const query = new URLSearchParams({ return_to: returnTo, ...options.loginQuery });
+  const login = await browser.get(`${roost.url}/login?${query}`);
   if (login.status !== 302 || !login.location) throw new Error(`/login answered ${login.status}: ${login.body}`);
   const page = await browser.get(login.location);
   if (page.status !== 200) throw new Error(`consent page answered ${page.status}`);

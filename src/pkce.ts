@@ -1,0 +1,29 @@
+// Proof Key for Code Exchange (RFC 7636), S256 only: `plain` would hand
+// the verifier itself to anyone who reads the authorization request
+// (RFC 9700 §2.1.1 recommends S256).
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+// §4.1: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~].
+const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+// §4.2: BASE64URL(SHA256(verifier)) without padding is always 43 characters.
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+
+export function isValidCodeVerifier(value: string): boolean {
+  return VERIFIER.test(value);
+}
+
+export function isValidS256Challenge(value: string): boolean {
+  return S256_CHALLENGE.test(value);
+}
+
+export function s256Challenge(verifier: string): string {
+  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
+}
+
+/** §4.6: the server recomputes the challenge from the verifier and compares. */
+export function verifierMatches(verifier: string, challenge: string): boolean {
+  if (!isValidCodeVerifier(verifier)) return false;
+  const computed = Buffer.from(s256Challenge(verifier));
+  const expected = Buffer.from(challenge);
+  return computed.length === expected.length && timingSafeEqual(computed, expected);
+}
