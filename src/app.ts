@@ -12,7 +12,9 @@ import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { loginRoutes } from './routes/login.js';
+import { logoutRoutes } from './routes/logout.js';
 import { meRoutes } from './routes/me.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { tokenRoutes } from './routes/token.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { createDefaultSandboxUsers } from './sandbox/users.js';
@@ -103,6 +105,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(loginRoutes, options);
   await app.register(meRoutes, options);
   await app.register(tokenRoutes, options);
+  await app.register(logoutRoutes, options);
+  await app.register(sessionRoutes, options);
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
     await app.register(sandboxProvider, {

@@ -36,7 +36,7 @@ export const meRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, 
 };
 
 /** RFC 6750 §3: a 401 names the scheme and the error in WWW-Authenticate. */
-export function invalidToken(description: string): AppError {
+function invalidToken(description: string): AppError {
   return new AppError('invalid_token', description, {
     headers: { 'www-authenticate': `Bearer realm="roost", error="invalid_token", error_description="${description.replace(/"/g, "'")}"` },
   });

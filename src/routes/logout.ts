@@ -1,0 +1,51 @@
+// POST /logout: ends the session of a refresh token or of a bearer access
+// token. Like RFC 7009 §2.2, an unknown or spent refresh token is no error:
+// the answer never tells whether a token was valid.
+import formBody from '@fastify/formbody';
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../app.js';
+import { AppError } from '../errors.js';
+import { parseLogoutRequest } from '../logout-params.js';
+import { hashRefreshToken, isWellFormedRefreshToken } from '../refresh-tokens.js';
+import { checkReturnTo } from '../return-to.js';
+import { findSessionByRefreshHash, revokeSession } from '../sessions.js';
+import { createBearerAuth } from './bearer.js';
+
+const LOGOUT_BODY_LIMIT = 4096;
+
+export const logoutRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
+  await app.register(formBody, { bodyLimit: LOGOUT_BODY_LIMIT });
+  const bearer = createBearerAuth(config, deps);
+
+  app.post('/logout', { bodyLimit: LOGOUT_BODY_LIMIT }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const params = parseLogoutRequest(request.body);
+    if (!params.ok) throw new AppError('invalid_request', params.reason);
+    let target: string | undefined;
+    if (params.returnTo !== undefined) {
+      const checked = checkReturnTo(params.returnTo, config.returnToOrigins);
+      if (!checked.ok) throw new AppError('return_to_not_allowed', checked.reason);
+      target = checked.url;
+    }
+    const hasBearer = request.headers.authorization !== undefined;
+    if (params.refreshToken === undefined && !hasBearer) {
+      throw new AppError('invalid_request', 'Send the refresh token in the body or the access token in an Authorization header');
+    }
+
+    const ended = new Set<string>();
+    if (hasBearer) {
+      const { sid } = await bearer.verify(request);
+      if (typeof sid === 'string') ended.add(sid);
+    }
+    if (params.refreshToken !== undefined && isWellFormedRefreshToken(params.refreshToken)) {
+      const found = await findSessionByRefreshHash(deps.db, hashRefreshToken(params.refreshToken));
+      if (found) ended.add(found.row.id);
+    }
+    for (const sid of ended) {
+      await revokeSession(deps.db, sid, 'logout', deps.now());
+      deps.sessionCheck.forget(sid);
+    }
+    // 303: the browser follows with a GET, whatever method brought it here.
+    return target !== undefined ? reply.redirect(target, 303) : reply.code(204).send();
+  });
+};

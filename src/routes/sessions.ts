@@ -1,0 +1,41 @@
+// GET /sessions and DELETE /sessions/{id}: a user sees and ends their own
+// sessions. Another user's session id answers exactly like an unknown one.
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../app.js';
+import { AppError } from '../errors.js';
+import { listActiveSessions, revokeUserSession, type SessionRow } from '../sessions.js';
+import { createBearerAuth } from './bearer.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const sessionRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
+  const bearer = createBearerAuth(config, deps);
+
+  app.get('/sessions', async (request, reply) => {
+    const claims = await bearer.authenticate(request);
+    const rows = await listActiveSessions(deps.db, claims.sub, deps.now(), config.sessionIdleTtl);
+    return reply.header('cache-control', 'no-store').send({ sessions: rows.map((row) => describe(row, claims.sid, config.sessionIdleTtl)) });
+  });
+
+  app.delete('/sessions/:id', async (request, reply) => {
+    const claims = await bearer.authenticate(request);
+    const { id } = request.params as { id: string };
+    const found = UUID.test(id) && (await revokeUserSession(deps.db, claims.sub, id.toLowerCase(), 'ended_by_user', deps.now()));
+    if (!found) throw new AppError('not_found', 'You have no session with this id');
+    deps.sessionCheck.forget(id.toLowerCase());
+    return reply.header('cache-control', 'no-store').code(204).send();
+  });
+};
+
+function describe(row: SessionRow, currentSid: string, idleSeconds: number) {
+  return {
+    id: row.id,
+    current: row.id === currentSid,
+    created_at: row.created_at.toISOString(),
+    last_used_at: row.last_used_at.toISOString(),
+    expires_at: row.expires_at.toISOString(),
+    idle_expires_at: new Date(Math.min(row.last_used_at.getTime() + idleSeconds * 1000, row.expires_at.getTime())).toISOString(),
+    user_agent: row.user_agent,
+    ip: row.ip,
+  };
+}
