@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { AppError, toProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
+import { accountRoutes } from './routes/account.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -107,6 +108,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(tokenRoutes, options);
   await app.register(logoutRoutes, options);
   await app.register(sessionRoutes, options);
+  await app.register(accountRoutes, options);
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
     await app.register(sandboxProvider, {

@@ -23,6 +23,8 @@ export interface TwitterClient {
   authenticateUrl(requestToken: string): string;
   accessToken(request: TokenPair, verifier: string): Promise<TokenPair>;
   verifyCredentials(access: TokenPair): Promise<ProfileAnswer>;
+  /** Revokes the user's access token at Twitter (POST 1.1/oauth/invalidate_token). */
+  invalidateToken(access: TokenPair): Promise<void>;
 }
 
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -130,6 +132,14 @@ export function createTwitterClient(options: TwitterClientOptions): TwitterClien
       const parsed = parseProfile(answer.body);
       if (!parsed.ok) throw badAnswer(endpoint, parsed.reason);
       return parsed.value;
+    },
+
+    async invalidateToken(access) {
+      const endpoint = '1.1/oauth/invalidate_token';
+      const target = url('/1.1/oauth/invalidate_token');
+      // Signed with the user's own access token, like verify_credentials.
+      const answer = await send(endpoint, 'POST', target, authorization('POST', target, {}, access));
+      if (answer.status !== 200) throw failure(endpoint, answer.status, parseTwitterError(answer.body));
     },
   };
 }

@@ -63,3 +63,21 @@ export function upsertUser(
 export function findUser(db: Db, id: string): Promise<User | undefined> {
   return withDatabase(() => db.selectFrom('users').select(PROFILE_COLUMNS).where('id', '=', id).executeTakeFirst());
 }
+
+export interface DeletedUser {
+  readonly twitterId: string;
+  readonly tokenSealed: string;
+  readonly secretSealed: string;
+}
+
+/** Deletes a user, their stored Twitter credentials and (by cascade) their sessions; returns the sealed credentials. */
+export async function deleteUser(db: Db, id: string): Promise<DeletedUser | undefined> {
+  const row = await withDatabase(() =>
+    db
+      .deleteFrom('users')
+      .where('id', '=', id)
+      .returning(['twitter_id', 'twitter_token_sealed', 'twitter_token_secret_sealed'])
+      .executeTakeFirst(),
+  );
+  return row && { twitterId: row.twitter_id, tokenSealed: row.twitter_token_sealed, secretSealed: row.twitter_token_secret_sealed };
+}

@@ -44,6 +44,7 @@ const PATHS = {
   authenticate: '/oauth/authenticate',
   accessToken: '/oauth/access_token',
   verifyCredentials: '/1.1/account/verify_credentials.json',
+  invalidateToken: '/1.1/oauth/invalidate_token',
 } as const;
 
 // Twitter's own wording when the verifier does not match (plain text, not JSON).
@@ -190,6 +191,14 @@ function installSandboxProvider(instance: FastifyInstance, options: SandboxProvi
       profile_image_url_https: user.profile_image_url_https,
       ...(isTwitterTrue(includeEmail) ? { email: user.email } : {}),
     });
+  });
+
+  // Twitter's token revocation, signed with the access token it revokes; that token then gets error 89.
+  instance.post(PATHS.invalidateToken, async (request, reply) => {
+    const verified = verifySignedRequest(context, signedInput(request, PATHS.invalidateToken), (token) => store.findAccessToken(token));
+    if (!verified.ok) return sendTwitterError(reply, verified);
+    store.revokeAccessToken(verified.token);
+    return reply.type('application/json; charset=utf-8').send({ access_token: verified.token.token });
   });
 }
 

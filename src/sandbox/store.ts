@@ -42,6 +42,8 @@ export interface SandboxStore {
   /** Like Twitter, one access token per user, handed out again on every sign-in. */
   accessTokenFor(userId: string): AccessToken;
   findAccessToken(token: string): AccessToken | undefined;
+  /** Revokes an access token: it is unknown from then on, and the user's next sign-in gets a new one. */
+  revokeAccessToken(entry: AccessToken): void;
   /** Entry counts, so tests can check that memory stays bounded. */
   size(): { requestTokens: number; nonces: number; accessTokens: number };
 }
@@ -126,6 +128,10 @@ export function createSandboxStore(now: () => number): SandboxStore {
     },
     findAccessToken(token) {
       return accessTokens.get(token);
+    },
+    revokeAccessToken(entry) {
+      accessTokens.delete(entry.token);
+      if (accessTokenByUser.get(entry.userId) === entry) accessTokenByUser.delete(entry.userId);
     },
     size() {
       sweep();

@@ -9,6 +9,7 @@ export const ENDPOINTS = {
   request_token: '/oauth/request_token',
   access_token: '/oauth/access_token',
   verify_credentials: '/1.1/account/verify_credentials.json',
+  invalidate_token: '/1.1/oauth/invalidate_token',
 } as const;
 export type Endpoint = keyof typeof ENDPOINTS;
 
@@ -26,6 +27,7 @@ export const WORKING: Record<Endpoint, Behaviour> = {
   request_token: answer(200, 'oauth_token=req-token&oauth_token_secret=req-secret&oauth_callback_confirmed=true'),
   access_token: answer(200, 'oauth_token=acc-token&oauth_token_secret=acc-secret&user_id=42&screen_name=fake'),
   verify_credentials: answer(200, JSON.stringify({ id: 42, id_str: '42', screen_name: 'fake', name: 'Fake' }), 'application/json'),
+  invalidate_token: answer(200, JSON.stringify({ access_token: 'acc-token' }), 'application/json'),
 };
 
 export interface FakeTwitter {
@@ -38,7 +40,7 @@ export interface FakeTwitter {
 
 export async function startFakeTwitter(): Promise<FakeTwitter> {
   const behaviours = { ...WORKING };
-  const calls: Record<Endpoint, number> = { request_token: 0, access_token: 0, verify_credentials: 0 };
+  const calls: Record<Endpoint, number> = { request_token: 0, access_token: 0, verify_credentials: 0, invalidate_token: 0 };
   const sockets = new Set<Socket>();
   const server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];

@@ -1,0 +1,36 @@
+// Account deletion: the profile, the stored Twitter credentials and every
+// session go in one statement; then the user's Twitter access token is
+// revoked at Twitter, best effort (the account is gone whatever Twitter says).
+import { decryptSecret } from './crypto-box.js';
+import type { Db } from './db.js';
+import type { SessionCheck } from './session-check.js';
+import { listSessionIds } from './sessions.js';
+import type { TwitterClient } from './twitter.js';
+import { deleteUser } from './users.js';
+
+export interface AccountDeps {
+  readonly db: Db;
+  readonly twitter: TwitterClient;
+  readonly encryptionKey: Buffer;
+  readonly sessionCheck: SessionCheck;
+  /** Told when Twitter could not revoke the token; the deletion stands. */
+  readonly onRevokeFailed: (error: unknown) => void;
+}
+
+/** False when the user did not exist (deleted meanwhile). */
+export async function deleteAccount(deps: AccountDeps, userId: string): Promise<boolean> {
+  const sessionIds = await listSessionIds(deps.db, userId);
+  const deleted = await deleteUser(deps.db, userId);
+  for (const id of sessionIds) deps.sessionCheck.forget(id);
+  if (!deleted) return false;
+  try {
+    const access = {
+      token: decryptSecret(deps.encryptionKey, deleted.tokenSealed, `twitter_token:${deleted.twitterId}`),
+      secret: decryptSecret(deps.encryptionKey, deleted.secretSealed, `twitter_token_secret:${deleted.twitterId}`),
+    };
+    await deps.twitter.invalidateToken(access);
+  } catch (error) {
+    deps.onRevokeFailed(error);
+  }
+  return true;
+}
