@@ -2,6 +2,7 @@
 // The one error handler turns everything into RFC 9457 problem details.
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -9,6 +10,7 @@ import type { Deps } from './deps.js';
 import { AppError, toProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
 import { accountRoutes } from './routes/account.js';
+import { corsOptions } from './routes/cors.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -98,6 +100,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   );
 
   await app.register(cookie, { secret: deps.cookieSecret });
+  await app.register(cors, corsOptions(config));
   const options: RouteOptions = { config, deps };
   await app.register(healthRoutes, options);
   await app.register(docsRoutes, options);
