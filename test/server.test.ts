@@ -102,6 +102,15 @@ t.test('with no configuration: sandbox sign-in on the embedded defaults, kept ac
   const me = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` } });
   t.equal(me.status, 200, 'a token from before the restart still verifies: same key, same secrets, same user');
   t.match(await me.json(), { id: payload.sub });
+  const refreshed = await fetch(`${base}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: fragmentOf(callback.location).get('refresh_token') as string }),
+  });
+  t.equal(refreshed.status, 200, 'the session survives the restart and rotates on the embedded database');
+  const { refresh_token: next } = (await refreshed.json()) as { refresh_token: string };
+  const logout = await fetch(`${base}/logout`, { method: 'POST', body: new URLSearchParams({ refresh_token: next }) });
+  t.equal(logout.status, 204);
+  t.equal((await fetch(`${base}/me`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'signed out');
   const keys = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
   t.equal(keys.keys[0]?.kid, protectedHeader.kid);
   t.equal(await stop(second), 0);
