@@ -84,6 +84,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
       query_timeout: 5000,
     });
     pool.on('error', (error) => options.onPoolError?.(error));
+    // pg-pool listens for errors only on idle clients: a connection that drops
+    // while a query holds it would emit an unhandled 'error' and end the
+    // process. The query itself still fails (503); this only keeps the process up.
+    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   // Loaded only in embedded mode: PGlite is large and slow to start.

@@ -63,3 +63,20 @@ t.test('Postgres away: /me and the callback answer 503 database_unavailable, the
   t.ok(await eventually(async () => (await me()).status === 200), '/me answers again');
   t.equal((await signIn(new Browser(), roost)).status, 302, 'sign-in completes again');
 });
+
+t.test('Postgres away: refresh and logout answer 503 at once, and the refresh token survives', async (t) => {
+  const refreshToken = fragmentOf((await signIn(new Browser(), roost)).location).get('refresh_token') as string;
+  const post = (path: string, form: Record<string, string>) =>
+    fetch(`${roost.url}${path}`, { method: 'POST', body: new URLSearchParams(form) }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  const refresh = () => post('/token', { grant_type: 'refresh_token', refresh_token: refreshToken });
+
+  await postgres.cut();
+  for (const [name, work] of [['refresh', refresh], ['logout', () => post('/logout', { refresh_token: refreshToken })]] as const) {
+    const down = await timed(work);
+    t.equal(down.status, 503, name);
+    t.match(down.json, { code: 'database_unavailable' }, name);
+    t.ok(down.ms < 5000, `${name} answered in ${Math.round(down.ms)} ms`);
+  }
+  await postgres.restore();
+  t.ok(await eventually(async () => (await refresh()).status === 200), 'the token that failed during the outage still refreshes');
+});
