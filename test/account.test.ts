@@ -124,3 +124,17 @@ t.test('a failing or hanging Twitter does not stop the deletion', async (t) => {
   twitter.behaviours.invalidate_token = WORKING.invalidate_token;
   t.notOk(withFake.rawLogs.join('\n').includes('acc-secret'), 'the Twitter secret is never logged');
 });
+
+t.test('a code issued before the account was deleted is refused', async (t) => {
+  const { createHash, randomBytes } = await import('node:crypto');
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const returnTo = `${APP_ORIGIN}/cb`;
+  const callback = await signIn(new Browser(), roost, { user: 2, returnTo, loginQuery: { code_challenge: challenge, code_challenge_method: 'S256' } });
+  const code = new URL(callback.location as string).searchParams.get('code') as string;
+  const other = await signedIn(2);
+  t.equal((await call(roost, 'DELETE', '/me', other.access_token)).status, 204);
+  const redeemed = await call(roost, 'POST', '/token', undefined, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: returnTo });
+  t.equal(redeemed.status, 400);
+  t.match(redeemed.json(), { error: 'invalid_grant', detail: /no longer exists/ });
+});
