@@ -35,8 +35,3 @@ export function decideRefresh(session: PresentedSession, nowMs: number, times: S
   if (session.lastUsedAt.getTime() + times.idleSeconds * 1000 <= nowMs) return 'idle';
   return 'rotate';
 }
-
-/** Whether a session still counts as signed in (for listings). */
-export function isSessionActive(session: Omit<PresentedSession, 'spentAt' | 'childIsLive'>, nowMs: number, idleSeconds: number): boolean {
-  return session.revokedAt === null && session.expiresAt.getTime() > nowMs && session.lastUsedAt.getTime() + idleSeconds * 1000 > nowMs;
-}

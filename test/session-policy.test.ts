@@ -1,6 +1,6 @@
 import t from 'tap';
 import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken, nextRefreshToken, refreshChainKey } from '../src/refresh-tokens.js';
-import { decideRefresh, isSessionActive, type PresentedSession } from '../src/session-policy.js';
+import { decideRefresh, type PresentedSession } from '../src/session-policy.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const times = { idleSeconds: 3600, graceSeconds: 10 };
@@ -27,13 +27,6 @@ t.test('decideRefresh', async (t) => {
   for (const [name, change, expected] of cases) t.equal(decideRefresh({ ...live, ...change }, NOW, times), expected, name);
   t.equal(decideRefresh({ ...live, spentAt: new Date(NOW), childIsLive: true }, NOW, { ...times, graceSeconds: 0 }), 'repeat', 'grace 0 still covers the same instant');
   t.equal(decideRefresh({ ...live, spentAt: new Date(NOW - 1), childIsLive: true }, NOW, { ...times, graceSeconds: 0 }), 'reuse', 'grace 0');
-});
-
-t.test('isSessionActive', async (t) => {
-  t.ok(isSessionActive(live, NOW, 3600));
-  t.notOk(isSessionActive({ ...live, revokedAt: new Date(NOW) }, NOW, 3600));
-  t.notOk(isSessionActive({ ...live, expiresAt: new Date(NOW) }, NOW, 3600));
-  t.notOk(isSessionActive({ ...live, lastUsedAt: new Date(NOW - 3600_000) }, NOW, 3600));
 });
 
 t.test('refresh tokens', async (t) => {
