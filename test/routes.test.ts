@@ -36,7 +36,7 @@ t.test('GET / describes the service when the sandbox is off', async (t) => {
 });
 
 t.test('unknown routes and methods are problem+json 404s', async (t) => {
-  for (const [method, path] of [['GET', '/nope'], ['POST', '/login'], ['PUT', '/me'], ['GET', '/sandbox/twitter/oauth/authenticate']]) {
+  for (const [method, path] of [['GET', '/nope'], ['POST', '/login'], ['PUT', '/me'], ['GET', '/sandbox/twitter/oauth/authenticate'], ['GET', '/home.js'], ['GET', '/home.css']]) {
     const response = await fetch(`${roost.url}${path}`, { method: method as string });
     t.equal(response.status, 404, `${method} ${path}`);
     t.equal(response.headers.get('content-type'), PROBLEM);

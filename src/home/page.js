@@ -1,18 +1,35 @@
-// Reads the answer roost put in the fragment, verifies the token against the
-// published JWKS with WebCrypto, and shows the profile from /me.
+// The sandbox page plays an app that uses roost: it starts a sign-in with
+// itself as return_to, reads roost's answer from the address fragment, checks
+// the token as a sibling service would (signature against the published JWKS,
+// issuer, expiry) and calls /me with it. Refresh and server-side sign-out
+// appear only when discovery advertises a token or end-session endpoint.
+const $ = (id) => document.getElementById(id);
 const here = window.location.origin + window.location.pathname;
-document.getElementById('sign-in').href = '/login?return_to=' + encodeURIComponent(here);
 
+// The token travels in the fragment so no server log or Referer sees it; it
+// must not linger in the address bar or the history either.
 const answer = new URLSearchParams(window.location.hash.slice(1));
-// The token must not linger in the address bar or the history.
 if (window.location.hash) history.replaceState(null, '', here);
 
-const decode = (part) => JSON.parse(new TextDecoder().decode(bytes(part)));
+let discovery = {};
+let tokens = null; // { access, refresh } while signed in; kept in memory only
+
 function bytes(base64url) {
   const text = atob(base64url.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(base64url.length / 4) * 4, '='));
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
-const show = (id, value) => { document.getElementById(id).textContent = typeof value === 'string' ? value : JSON.stringify(value, null, 2); };
+const decode = (part) => JSON.parse(new TextDecoder().decode(bytes(part)));
+const pretty = (value) => JSON.stringify(value, null, 2);
+
+function mark(id, ok, text) {
+  $(id).textContent = text;
+  $(id).className = ok ? 'ok' : 'bad';
+}
+
+async function getJson(url, init) {
+  const response = await fetch(url, init);
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
 
 // The WebCrypto parameters of each algorithm roost may sign with (JWT_ALG).
 const ALGORITHMS = {
@@ -21,35 +38,120 @@ const ALGORITHMS = {
   RS256: { key: (jwk) => ({ kty: jwk.kty, n: jwk.n, e: jwk.e }), import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, verify: { name: 'RSASSA-PKCS1-v1_5' } },
 };
 
-async function verify(token, header) {
-  const jwks = await (await fetch('/.well-known/jwks.json')).json();
-  const jwk = jwks.keys.find((key) => key.kid === header.kid);
-  // The key's own alg decides; the token's header only has to agree (RFC 8725 §3.1).
-  const algorithm = jwk && Object.hasOwn(ALGORITHMS, jwk.alg) ? ALGORITHMS[jwk.alg] : undefined;
-  if (!algorithm || header.alg !== jwk.alg) return false;
+// RFC 7515 §5.2 with a key from roost's JWKS under the token's kid. The key's
+// own alg decides; the token's header only has to agree (RFC 8725 §3.1).
+async function verifySignature(token, header) {
+  if (header.typ !== 'at+jwt') return 'NOT verified: typ is not at+jwt';
+  const { body: jwks } = await getJson('/.well-known/jwks.json');
+  const jwk = jwks?.keys?.find((key) => key.kid === header.kid);
+  if (!jwk) return 'NOT verified: no key with this kid in the JWKS';
+  const algorithm = Object.hasOwn(ALGORITHMS, jwk.alg) ? ALGORITHMS[jwk.alg] : undefined;
+  if (!algorithm) return `NOT verified: this page cannot check ${jwk.alg}`;
+  if (header.alg !== jwk.alg) return `NOT verified: alg ${header.alg} is not the key's ${jwk.alg}`;
   const key = await crypto.subtle.importKey('jwk', algorithm.key(jwk), algorithm.import, false, ['verify']);
   const [h, p, s] = token.split('.');
-  return crypto.subtle.verify(algorithm.verify, key, bytes(s), new TextEncoder().encode(h + '.' + p));
+  const ok = await crypto.subtle.verify(algorithm.verify, key, bytes(s), new TextEncoder().encode(`${h}.${p}`));
+  return ok ? 'verified' : 'NOT verified: the signature does not match';
+}
+
+function showSection(id) {
+  $('signed-in').hidden = id !== 'signed-in';
+  $('signed-out').hidden = id === 'signed-in';
+  $('denied').hidden = id !== 'denied';
+  if (id !== 'signed-out') $(`${id}-title`).focus();
+}
+
+async function showToken(access) {
+  const [headerPart, claimsPart] = access.split('.');
+  const header = decode(headerPart);
+  const claims = decode(claimsPart);
+  $('who').textContent = `${claims.name} (@${claims.screen_name})`;
+  $('header').textContent = pretty(header);
+  $('claims').textContent = pretty(claims);
+  $('alg').textContent = header.alg;
+  $('kid').textContent = header.kid;
+  $('iss').textContent = claims.iss;
+  $('raw').textContent = access;
+  $('me-url').textContent = `${discovery.issuer ?? window.location.origin}/me`;
+  const expires = new Date(claims.exp * 1000);
+  const minutes = Math.round((expires.getTime() - Date.now()) / 60000);
+  $('expires').textContent = minutes > 0 ? `in ${minutes} min, at ${expires.toLocaleTimeString()}` : `expired at ${expires.toLocaleTimeString()}`;
+  $('refresh').hidden = !(discovery.token_endpoint && tokens.refresh);
+  showSection('signed-in');
+
+  mark('verified', false, 'checking…');
+  const verdict = await verifySignature(access, header).catch((error) => `NOT verified: ${error.message}`);
+  mark('verified', verdict === 'verified', verdict);
+  const issuerOk = discovery.issuer !== undefined && claims.iss === discovery.issuer;
+  mark('issuer-check', issuerOk, issuerOk ? 'matches the discovery document' : 'does NOT match the discovery document');
+
+  const me = await getJson('/me', { headers: { authorization: `Bearer ${access}` } });
+  $('me-status').textContent = `→ ${me.status}`;
+  $('me').textContent = pretty(me.body);
+}
+
+function showDenied(text) {
+  $('denied-text').textContent = text;
+  showSection('denied');
+}
+
+async function refresh() {
+  const { status, body } = await getJson(discovery.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh }),
+  });
+  if (status !== 200 || !body?.access_token) {
+    $('status').textContent = `Refresh refused (${status}): ${body?.detail ?? body?.error ?? 'no detail'}`;
+    return signOutLocally();
+  }
+  tokens = { access: body.access_token, refresh: body.refresh_token ?? tokens.refresh };
+  await showToken(tokens.access);
+}
+
+async function signOut() {
+  let message = 'Signed out: this page forgot its token. This roost has no sessions, so the token itself stays valid until it expires.';
+  if (discovery.end_session_endpoint) {
+    const init = tokens.refresh
+      ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ refresh_token: tokens.refresh }) }
+      : { method: 'POST', headers: { authorization: `Bearer ${tokens.access}` } };
+    const response = await fetch(discovery.end_session_endpoint, init).catch(() => null);
+    message = response?.ok ? 'Signed out: roost ended the session.' : `Signed out here, but roost answered ${response?.status ?? 'nothing'} to the sign-out.`;
+  }
+  signOutLocally();
+  $('status').textContent = message;
+}
+
+function signOutLocally() {
+  tokens = null;
+  for (const id of ['header', 'claims', 'me', 'raw']) $(id).textContent = '';
+  showSection('signed-out');
+  $('sign-in').focus();
 }
 
 async function main() {
+  discovery = (await getJson('/.well-known/openid-configuration').catch(() => null))?.body ?? {};
+  // return_to is roost's own page at its public URL, which is in
+  // RETURN_TO_ORIGINS in sandbox mode, whatever host this page was opened on.
+  const issuer = discovery.issuer ?? window.location.origin;
+  $('sign-in').href = `${discovery.authorization_endpoint ?? '/login'}?return_to=${encodeURIComponent(`${issuer}/`)}`;
+  $('refresh').addEventListener('click', () => refresh());
+  $('sign-out').addEventListener('click', () => signOut());
+
   if (answer.has('error')) {
-    document.getElementById('error').hidden = false;
-    show('error-text', answer.get('error') === 'access_denied' ? 'You cancelled the sign-in.' : 'Sign-in failed: ' + answer.get('error'));
-    return;
+    const error = answer.get('error');
+    return showDenied(error === 'access_denied'
+      ? 'You cancelled at the consent page, so roost issued no token (error=access_denied).'
+      : `The sign-in failed: error=${error}${answer.has('error_description') ? ` (${answer.get('error_description')})` : ''}.`);
   }
-  const token = answer.get('access_token');
-  if (!token) return;
-  document.getElementById('result').hidden = false;
-  const [headerPart, claimsPart] = token.split('.');
-  const header = decode(headerPart);
-  show('header', header);
-  show('claims', decode(claimsPart));
-  const verified = await verify(token, header).catch(() => false);
-  const status = document.getElementById('verified');
-  status.textContent = verified ? 'verified' : 'NOT verified';
-  status.className = verified ? 'ok' : 'bad';
-  const me = await fetch('/me', { headers: { authorization: 'Bearer ' + token } });
-  show('me', await me.json());
+  const access = answer.get('access_token');
+  if (!access) return;
+  tokens = { access, refresh: answer.get('refresh_token') };
+  try {
+    await showToken(access);
+  } catch (error) {
+    tokens = null;
+    showDenied(`The token in roost's answer could not be read: ${error.message}`);
+  }
 }
 main();

@@ -42,6 +42,8 @@ export interface RoostOptions {
   readonly env?: Record<string, string | undefined>;
   /** Point at this provider instead of starting a sandbox. */
   readonly providerUrl?: string;
+  /** roost's own sandbox inside the app, as with no Twitter configuration (its users are the defaults, not `users`). */
+  readonly sandbox?: boolean;
   /** Embedded defaults: PGlite in a temp folder and the in-process store. */
   readonly embedded?: boolean;
   readonly now?: () => number;
@@ -81,7 +83,7 @@ export async function createTestSchema(t: Teardown): Promise<string> {
 export async function startRoost(t: Teardown, options: RoostOptions = {}): Promise<Roost> {
   const users = createDefaultSandboxUsers();
   let providerUrl = options.providerUrl;
-  if (providerUrl === undefined) {
+  if (providerUrl === undefined && !options.sandbox) {
     const sandbox = await startSandboxServer({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, users, host: '127.0.0.1', port: 0 });
     t.teardown(() => sandbox.close());
     providerUrl = sandbox.url;
@@ -99,9 +101,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
   const config = loadConfig({
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    TWITTER_CONSUMER_KEY: CONSUMER_KEY,
-    TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
-    TWITTER_API_URL: providerUrl,
+    ...(options.sandbox ? {} : { TWITTER_CONSUMER_KEY: CONSUMER_KEY, TWITTER_CONSUMER_SECRET: CONSUMER_SECRET, TWITTER_API_URL: providerUrl }),
     TWITTER_TIMEOUT_MS: '1000',
     RETURN_TO_ORIGINS: APP_ORIGIN,
     COOKIE_SECRET: randomBytes(32).toString('hex'),
@@ -136,5 +136,5 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     await deps.close();
   });
   await app.listen({ port, host: '127.0.0.1' });
-  return { url: config.publicUrl, app, config, deps, users, providerUrl, logs, rawLogs };
+  return { url: config.publicUrl, app, config, deps, users, providerUrl: config.twitter.apiUrl, logs, rawLogs };
 }
