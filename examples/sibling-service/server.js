@@ -1,0 +1,78 @@
+// A sibling service that trusts roost's tokens, with node:http and jose only.
+// GET /hello answers 200 for a valid roost access token and 401 for anything
+// else. It never calls roost per request: jose fetches roost's public keys,
+// caches them, and fetches again only for a key id it has not seen (rotation).
+//
+//   JWT_AUDIENCE=hello-api npm start                                      # roost
+//   ROOST_URL=http://localhost:3000 AUDIENCE=hello-api node examples/sibling-service/server.js
+//   curl -H "Authorization: Bearer $TOKEN" http://localhost:4000/hello
+import { createServer } from 'node:http';
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+
+// roost's PUBLIC_URL: the tokens' issuer and where its keys are published.
+const issuer = (process.env.ROOST_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+// The JWT_AUDIENCE roost runs with: a token meant for another service is refused.
+const audience = process.env.AUDIENCE;
+// The JWT_ALG roost signs with; a token that names another algorithm is refused.
+const algorithm = process.env.JWT_ALG ?? 'ES256';
+const port = Number(process.env.PORT ?? 4000);
+if (!audience) {
+  console.error('AUDIENCE is required: the JWT_AUDIENCE roost runs with, e.g. AUDIENCE=hello-api');
+  process.exit(1);
+}
+
+const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`), {
+  cacheMaxAge: 5 * 60_000, // roost's JWKS_MAX_AGE
+  cooldownDuration: 30_000, // at most one refetch per 30 s for unknown kids
+});
+
+async function userFrom(authorization) {
+  const token = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization ?? '')?.[1];
+  if (!token) return undefined;
+  const { payload } = await jwtVerify(token, jwks, {
+    issuer,
+    audience,
+    algorithms: [algorithm], // never what the token's header asks for (RFC 8725 §3.1)
+    typ: 'at+jwt', // an access token, not some other JWT from the same keys (RFC 9068 §4)
+    clockTolerance: 30,
+  });
+  return payload;
+}
+
+// The failures that are the token's fault; anything else (roost unreachable, a bad key set) is not.
+const TOKEN_ERRORS = [
+  errors.JWTExpired,
+  errors.JWTClaimValidationFailed,
+  errors.JWTInvalid,
+  errors.JWSInvalid,
+  errors.JWSSignatureVerificationFailed,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+];
+
+function send(response, status, body, headers = {}) {
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+}
+
+const server = createServer(async (request, response) => {
+  if (request.method !== 'GET' || request.url !== '/hello') return send(response, 404, { error: 'not_found' });
+  let user;
+  try {
+    user = await userFrom(request.headers.authorization);
+  } catch (error) {
+    if (TOKEN_ERRORS.some((kind) => error instanceof kind)) {
+      return send(response, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer realm="hello-api", error="invalid_token"' });
+    }
+    // roost's keys could not be fetched: that says nothing about the token. Fail closed, as unavailable.
+    console.error(`hello-api: cannot check tokens: ${error.message}`);
+    return send(response, 503, { error: 'keys_unavailable' });
+  }
+  // RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
+  if (!user) return send(response, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="hello-api"' });
+  return send(response, 200, { hello: user.screen_name, sub: user.sub });
+});
+
+server.listen(port, '127.0.0.1', () => console.log(`hello-api listening on http://127.0.0.1:${server.address().port}, trusting ${issuer}`));
+process.on('SIGTERM', () => server.close());
