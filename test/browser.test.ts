@@ -61,7 +61,6 @@ async function browserTests(): Promise<void> {
     const signIn = page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' });
     await signIn.waitFor();
     t.equal(await signIn.getAttribute('href'), `${url}/login?return_to=${encodeURIComponent(`${url}/`)}`, 'the button starts /login with the page as return_to');
-    t.equal(await page.getByRole('button', { name: 'Refresh token' }).isVisible(), false, 'no refresh button while roost advertises no token endpoint');
 
     await signIn.click();
     await page.waitForURL(/\/sandbox\/twitter\/oauth\/authenticate\?oauth_token=/);
@@ -87,12 +86,13 @@ async function browserTests(): Promise<void> {
     t.same(JSON.parse(await text('#claims')), payload, 'the claims shown are the token’s');
     t.same(JSON.parse(await text('#header')), protectedHeader, 'the header shown is the token’s');
     t.equal(payload.twitter_id, '1240000000000000002');
+    t.equal(await page.getByRole('button', { name: 'Refresh token' }).isVisible(), false, 'no Refresh button: roost sent no refresh token');
     await page.screenshot({ path: path.join(ARTIFACTS, 'browser-signed-in.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).waitFor();
     t.equal(await page.getByRole('heading', { name: /Signed in as/ }).count(), 0, 'the signed-in view is gone');
-    t.match(await text('#status'), /^Signed out/);
+    t.match(await text('#status'), /^Signed out: this page forgot its token\. This roost has no sessions/);
     t.equal(await text('#raw'), '', 'the page no longer holds the token');
     t.equal(await focused(), 'sign-in');
   });

@@ -23,7 +23,8 @@ t.test('the page, its script and its stylesheet carry a CSP without inline code'
 
 t.test('the page has no inline script, style or event handler', async (t) => {
   const html = await (await fetch(`${roost.url}/`)).text();
-  t.match(html, /Sign in with Twitter \(sandbox\)/);
+  const link = /<a [^>]*id="sign-in" href="([^"]*)"[^>]*>Sign in with Twitter \(sandbox\)<\/a>/.exec(html);
+  t.equal(link?.[1], `${roost.url}/login?return_to=${encodeURIComponent(`${roost.url}/`)}`, 'the server writes the sign-in link, with the page as return_to');
   const scripts = [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)];
   t.equal(scripts.length, 1);
   t.match(scripts[0]?.[0], /src="\/home\.js"/);

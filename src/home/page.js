@@ -1,8 +1,10 @@
-// The sandbox page plays an app that uses roost: it starts a sign-in with
-// itself as return_to, reads roost's answer from the address fragment, checks
+// The sandbox page plays an app that uses roost: its sign-in link (written by
+// the server) has the page as return_to; this reads roost's answer from the
+// address fragment, checks
 // the token as a sibling service would (signature against the published JWKS,
-// issuer, expiry) and calls /me with it. Refresh and server-side sign-out
-// appear only when discovery advertises a token or end-session endpoint.
+// issuer, expiry) and calls /me with it. When roost keeps sessions its answer
+// carries a refresh token too: then Refresh uses POST /token (RFC 6749 §6) and
+// Sign out ends the session with POST /logout.
 const $ = (id) => document.getElementById(id);
 const here = window.location.origin + window.location.pathname;
 
@@ -76,7 +78,8 @@ async function showToken(access) {
   const expires = new Date(claims.exp * 1000);
   const minutes = Math.round((expires.getTime() - Date.now()) / 60000);
   $('expires').textContent = minutes > 0 ? `in ${minutes} min, at ${expires.toLocaleTimeString()}` : `expired at ${expires.toLocaleTimeString()}`;
-  $('refresh').hidden = !(discovery.token_endpoint && tokens.refresh);
+  $('refresh').hidden = !tokens.refresh;
+  $('status').textContent = '';
   showSection('signed-in');
 
   mark('verified', false, 'checking…');
@@ -96,7 +99,7 @@ function showDenied(text) {
 }
 
 async function refresh() {
-  const { status, body } = await getJson(discovery.token_endpoint, {
+  const { status, body } = await getJson(discovery.token_endpoint ?? '/token', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh }),
@@ -111,11 +114,9 @@ async function refresh() {
 
 async function signOut() {
   let message = 'Signed out: this page forgot its token. This roost has no sessions, so the token itself stays valid until it expires.';
-  if (discovery.end_session_endpoint) {
-    const init = tokens.refresh
-      ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ refresh_token: tokens.refresh }) }
-      : { method: 'POST', headers: { authorization: `Bearer ${tokens.access}` } };
-    const response = await fetch(discovery.end_session_endpoint, init).catch(() => null);
+  if (tokens.refresh) {
+    const init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ refresh_token: tokens.refresh }) };
+    const response = await fetch(discovery.end_session_endpoint ?? '/logout', init).catch(() => null);
     message = response?.ok ? 'Signed out: roost ended the session.' : `Signed out here, but roost answered ${response?.status ?? 'nothing'} to the sign-out.`;
   }
   signOutLocally();
@@ -131,10 +132,6 @@ function signOutLocally() {
 
 async function main() {
   discovery = (await getJson('/.well-known/openid-configuration').catch(() => null))?.body ?? {};
-  // return_to is roost's own page at its public URL, which is in
-  // RETURN_TO_ORIGINS in sandbox mode, whatever host this page was opened on.
-  const issuer = discovery.issuer ?? window.location.origin;
-  $('sign-in').href = `${discovery.authorization_endpoint ?? '/login'}?return_to=${encodeURIComponent(`${issuer}/`)}`;
   $('refresh').addEventListener('click', () => refresh());
   $('sign-out').addEventListener('click', () => signOut());
 

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { readProjectFile } from '../project-files.js';
+import { escapeHtml } from '../sandbox/pages.js';
 
 // No inline script or style anywhere, so the policy can forbid both; the page
 // talks only to roost itself.
@@ -24,8 +25,12 @@ export const homeRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config
     ['/home.js', 'src/home/page.js', 'text/javascript; charset=utf-8'],
     ['/home.css', 'src/home/page.css', 'text/css; charset=utf-8'],
   ] as const;
+  // Written into the page rather than by its script, so a click cannot beat
+  // the script to it. return_to is the page at PUBLIC_URL, which the sandbox
+  // adds to RETURN_TO_ORIGINS, whatever host the page was opened on.
+  const signInUrl = `${config.publicUrl}/login?return_to=${encodeURIComponent(`${config.publicUrl}/`)}`;
   for (const [url, file, type] of files) {
-    const body = readProjectFile(file);
+    const body = readProjectFile(file).replace('{{sign_in_url}}', escapeHtml(signInUrl));
     app.get(url, async (_request, reply) =>
       reply
         .type(type)
