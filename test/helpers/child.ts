@@ -17,7 +17,12 @@ export interface Child {
 
 export function startNode(t: Teardown, args: readonly string[], env: Record<string, string>): Child {
   let output = '';
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // tap collects coverage in child processes too, but a process that runs the
+  // TypeScript sources through tsx has other transpiled code and source maps
+  // for the same files than tap's own loader, and merging the two spoils the
+  // whole coverage report; so such a process reports none.
+  const coverage = args.includes('tsx') ? { _TAPJS_PROCESSINFO_COVERAGE_: '0' } : {};
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...coverage, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => (output += String(chunk)));
   child.stderr.on('data', (chunk) => (output += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
