@@ -1,10 +1,9 @@
-// The sandbox page plays an app that uses roost: its sign-in link (written by
-// the server) has the page as return_to; this reads roost's answer from the
-// address fragment, checks
-// the token as a sibling service would (signature against the published JWKS,
-// issuer, expiry) and calls /me with it. When roost keeps sessions its answer
-// carries a refresh token too: then Refresh uses POST /token (RFC 6749 §6) and
-// Sign out ends the session with POST /logout.
+// The sandbox page plays an app that uses roost. Its sign-in link (written by
+// the server) has the page as return_to; this script reads roost's answer from
+// the address fragment, checks the token as a sibling service would (signature
+// against the published JWKS, issuer, expiry) and calls /me with it. When roost
+// keeps sessions its answer carries a refresh token too: then Refresh uses
+// POST /token (RFC 6749 §6) and Sign out ends the session with POST /logout.
 const $ = (id) => document.getElementById(id);
 const here = window.location.origin + window.location.pathname;
 
@@ -76,8 +75,8 @@ async function showToken(access) {
   $('raw').textContent = access;
   $('me-url').textContent = `${discovery.issuer ?? window.location.origin}/me`;
   const expires = new Date(claims.exp * 1000);
-  const minutes = Math.round((expires.getTime() - Date.now()) / 60000);
-  $('expires').textContent = minutes > 0 ? `in ${minutes} min, at ${expires.toLocaleTimeString()}` : `expired at ${expires.toLocaleTimeString()}`;
+  const left = expires.getTime() - Date.now();
+  $('expires').textContent = left > 0 ? `in ${Math.ceil(left / 60000)} min, at ${expires.toLocaleTimeString()}` : `expired at ${expires.toLocaleTimeString()}`;
   $('refresh').hidden = !tokens.refresh;
   $('status').textContent = '';
   showSection('signed-in');
@@ -103,10 +102,11 @@ async function refresh() {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh }),
-  });
+  }).catch(() => ({ status: 0, body: null }));
   if (status !== 200 || !body?.access_token) {
-    $('status').textContent = `Refresh refused (${status}): ${body?.detail ?? body?.error ?? 'no detail'}`;
-    return signOutLocally();
+    signOutLocally();
+    $('status').textContent = `Refresh refused (${status || 'no answer'}): ${body?.detail ?? body?.error ?? 'no detail'}`;
+    return;
   }
   tokens = { access: body.access_token, refresh: body.refresh_token ?? tokens.refresh };
   await showToken(tokens.access);
