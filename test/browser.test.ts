@@ -10,7 +10,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import t from 'tap';
 import { startNode } from './helpers/child.js';
-import { freePort } from './helpers/roost.js';
+import { freePort, startRoost } from './helpers/roost.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve('test-artifacts');
@@ -151,6 +151,20 @@ async function browserTests(): Promise<void> {
     t.equal(await page.getByRole('heading', { name: /Signed in as/ }).count(), 0);
     t.ok(await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).isVisible(), 'the user can try again');
     await page.screenshot({ path: path.join(ARTIFACTS, 'browser-cancelled.png'), fullPage: true });
+  });
+
+  t.test('with JWT_ALG=EdDSA or RS256 the page verifies the token with that algorithm', async (t) => {
+    for (const alg of ['EdDSA', 'RS256']) {
+      // In process, on the real Postgres and Redis: only the signing algorithm differs.
+      const other = await startRoost(t, { sandbox: true, env: { JWT_ALG: alg } });
+      await page.goto(`${other.url}/`);
+      await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).click();
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.locator('#verified', { hasText: /^(NOT )?verified/ }).waitFor();
+      t.equal(await text('#verified'), 'verified', alg);
+      t.equal(await text('#alg'), alg);
+      t.equal(JSON.parse(await text('#header')).alg, alg);
+    }
   });
 
   t.test('no script error and no Content-Security-Policy violation along the way', async (t) => {
