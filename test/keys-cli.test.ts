@@ -15,7 +15,9 @@ interface Run {
 function keys(args: string[], env: Record<string, string>, viaNpm = false): Promise<Run> {
   const [file, argv] = viaNpm ? ['npm', ['run', '--silent', 'keys', '--', ...args]] : [process.execPath, ['--import', 'tsx', 'src/keys-cli.ts', ...args]];
   return new Promise((resolve) => {
-    execFile(file as string, argv as string[], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+    // No coverage from these tsx processes: merged with tap's own it spoils the report (see helpers/child.ts).
+    const childEnv = { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env };
+    execFile(file as string, argv as string[], { env: childEnv, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
     });
   });
