@@ -1,9 +1,9 @@
 // The sandbox page plays an app that uses roost. Its sign-in link (written by
 // the server) has the page as return_to; this script reads roost's answer from
 // the address fragment, checks the token as a sibling service would (signature
-// against the published JWKS, issuer, expiry) and calls /me with it. When roost
-// keeps sessions its answer carries a refresh token too: then Refresh uses
-// POST /token (RFC 6749 §6) and Sign out ends the session with POST /logout.
+// against the published JWKS, issuer, expiry) and calls /me with it. Refresh
+// trades the refresh token that came beside it at POST /token (RFC 6749 §6);
+// Sign out ends the session with POST /logout.
 const $ = (id) => document.getElementById(id);
 const here = window.location.origin + window.location.pathname;
 
@@ -113,14 +113,15 @@ async function refresh() {
 }
 
 async function signOut() {
-  let message = 'Signed out: this page forgot its token. This roost has no sessions, so the token itself stays valid until it expires.';
-  if (tokens.refresh) {
-    const init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ refresh_token: tokens.refresh }) };
-    const response = await fetch(discovery.end_session_endpoint ?? '/logout', init).catch(() => null);
-    message = response?.ok ? 'Signed out: roost ended the session.' : `Signed out here, but roost answered ${response?.status ?? 'nothing'} to the sign-out.`;
-  }
+  // The refresh token names the session; without one, the access token does.
+  const init = tokens.refresh
+    ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ refresh_token: tokens.refresh }) }
+    : { method: 'POST', headers: { authorization: `Bearer ${tokens.access}` } };
+  const response = await fetch('/logout', init).catch(() => null);
   signOutLocally();
-  $('status').textContent = message;
+  $('status').textContent = response?.ok
+    ? 'Signed out: roost ended the session, so its tokens no longer work.'
+    : `Signed out here, but roost answered ${response?.status ?? 'nothing'} to the sign-out.`;
 }
 
 function signOutLocally() {
