@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -19,6 +19,7 @@ import { logoutRoutes } from './routes/logout.js';
 import { meRoutes } from './routes/me.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tokenRoutes } from './routes/token.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { createDefaultSandboxUsers } from './sandbox/users.js';
 import { sandboxProvider } from './sandbox/provider.js';
@@ -77,11 +78,24 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
   });
+  // While closing, each answer ends its connection: fastify keeps idle
+  // keep-alive connections for 72 s, which would hold the shutdown open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { method: request.method, route: request.routeOptions.url, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
+    // The route pattern, never the raw URL: one series per route, not per path.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    deps.metrics.httpRequests.inc(labels);
+    deps.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -112,6 +126,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(logoutRoutes, options);
   await app.register(sessionRoutes, options);
   await app.register(accountRoutes, options);
+  await app.register(metricsRoutes, options);
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
     await app.register(sandboxProvider, {
@@ -124,6 +139,11 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     });
   }
   return app;
+}
+
+/** Names the signed-in user on this request's later log lines, its closing request line included. */
+export function identifyUser(request: FastifyRequest, userId: string): void {
+  request.log = request.log.child({ userId });
 }
 
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {

@@ -3,6 +3,7 @@
 // problem it finds, and returns a frozen, typed config.
 import { CLOCK_LEEWAY_SECONDS } from './key-lifecycle.js';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys.js';
+import { parseRedisUrl } from './redis-url.js';
 
 export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
 export const SANDBOX_CONSUMER_SECRET = 'roost-sandbox-consumer-secret';
@@ -52,6 +53,12 @@ export interface Config {
   readonly encryptionKey: Buffer | undefined;
   readonly logLevel: LogLevel;
   readonly migrateOnStart: boolean;
+  /** Every Redis key starts with it, so deployments can share one Redis. */
+  readonly redisKeyPrefix: string;
+  /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
+  readonly metricsToken: string | undefined;
+  /** How long a closing process waits for in-flight requests. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,8 +151,15 @@ export function loadConfig(env: Env): Config {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
   const redisUrl = read('REDIS_URL');
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  const redisTarget = redisUrl === undefined ? undefined : parseRedisUrl(redisUrl);
+  if (redisTarget && !redisTarget.ok) problems.push(`REDIS_URL ${redisTarget.reason}`);
+  const redisKeyPrefix = read('REDIS_KEY_PREFIX') ?? 'roost:';
+  if (!/^[\x21-\x7e]{1,64}$/.test(redisKeyPrefix)) {
+    problems.push('REDIS_KEY_PREFIX must be 1 to 64 visible ASCII characters, such as roost:');
+  }
+  const metricsToken = read('METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{32,}$/.test(metricsToken)) {
+    problems.push('METRICS_TOKEN must be at least 32 visible ASCII characters (no spaces)');
   }
 
   const origins = new Set<string>();
@@ -238,6 +252,9 @@ export function loadConfig(env: Env): Config {
     encryptionKey,
     logLevel: logRaw as LogLevel,
     migrateOnStart: boolean('MIGRATE_ON_START', true),
+    redisKeyPrefix,
+    metricsToken,
+    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

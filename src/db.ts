@@ -2,7 +2,7 @@
 // embedded PGlite when no DATABASE_URL is set) and migrations.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
 import { AppError } from './errors.js';
@@ -72,9 +72,16 @@ export interface DatabaseOptions {
   readonly poolSize: number;
   readonly dataDir: string;
   readonly onPoolError?: (error: Error) => void;
+  /** Each failed attempt to get a connection, counted by the metrics. */
+  readonly onConnectError?: (error: unknown) => void;
+  /** Each failed statement, counted by the metrics. */
+  readonly onQueryError?: (error: unknown) => void;
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Db> {
+  const log = (event: LogEvent) => {
+    if (event.level === 'error') options.onQueryError?.(event.error);
+  };
   if (options.databaseUrl !== undefined) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
@@ -88,7 +95,15 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
     // while a query holds it would emit an unhandled 'error' and end the
     // process. The query itself still fails (503); this only keeps the process up.
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const counted = {
+      connect: () =>
+        pool.connect().catch((error: unknown) => {
+          options.onConnectError?.(error);
+          throw error;
+        }),
+      end: () => pool.end(),
+    };
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: counted }), log });
   }
   // Loaded only in embedded mode: PGlite is large and slow to start.
   const [{ PGlite }, { PGliteDialect }] = await Promise.all([
@@ -97,7 +112,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
   ]);
   const dir = path.resolve(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dir)) });
+  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dir)), log });
 }
 
 /** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
@@ -123,6 +138,23 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     if (error) throw error;
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
+}
+
+/**
+ * The migrations this code knows and the database has not applied. Read from
+ * Kysely's bookkeeping table directly: cheap enough for every readiness probe.
+ */
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db);
+    applied = new Set(rows.map((row) => row.name));
+  } catch (error) {
+    // 42P01 undefined_table: nothing was ever migrated here.
+    if ((error as { code?: unknown }).code !== '42P01') throw error;
+    applied = new Set();
+  }
+  return Object.keys(migrations).filter((name) => !applied.has(name));
 }
 
 /** Runs a database call; a failure becomes a 503, never a hang or a half-answer. */

@@ -2,13 +2,14 @@
 // Redis or the in-process store, Twitter, the signing key, the clock.
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { createDatabase, migrateToLatest, type Db } from './db.js';
+import { createDatabase, migrateToLatest, pendingMigrations, type Db } from './db.js';
 import { createMemoryStore, createRedisStore, type FlowStore } from './flow-store.js';
 import { keyPolicy } from './key-lifecycle.js';
 import { createKeyRing, type KeyRing } from './key-ring.js';
 import type { SigningKey } from './keys.js';
 import { loadOrCreateLocalSecrets } from './local-secrets.js';
 import { createSessionCheck, type SessionCheck } from './session-check.js';
+import { createMetrics, instrumentTwitter, type Metrics } from './metrics.js';
 import { createTwitterClient, type TwitterClient } from './twitter.js';
 
 export interface Deps {
@@ -22,6 +23,7 @@ export interface Deps {
   readonly cookieSecret: string;
   readonly now: () => number;
   readonly sessionCheck: SessionCheck;
+  readonly metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     logger.warn({ dataDir: config.dataDir }, 'COOKIE_SECRET or ENCRYPTION_KEY is not set: using generated secrets kept in the data folder (never do this in production)');
   }
 
+  const metrics = createMetrics();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closeOne of closers.reverse()) await closeOne().catch((error) => logger.error({ err: error }, 'close failed'));
@@ -49,13 +52,25 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       databaseUrl: config.databaseUrl,
       poolSize: config.databasePoolSize,
       dataDir: config.dataDir,
-      onPoolError: (error) => logger.warn({ err: error }, 'postgres connection error'),
+      onPoolError: (error) => {
+        metrics.postgresErrors.inc({ kind: 'connection' });
+        logger.warn({ err: error }, 'postgres connection error');
+      },
+      onConnectError: () => metrics.postgresErrors.inc({ kind: 'connection' }),
+      onQueryError: () => metrics.postgresErrors.inc({ kind: 'query' }),
     });
     closers.push(() => db.destroy());
     if (config.databaseUrl === undefined) logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: using the embedded Postgres (PGlite)');
     if (config.migrateOnStart) {
+      const started = performance.now();
       const applied = await migrateToLatest(db);
-      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      if (applied.length > 0) logger.info({ applied, ms: Math.round(performance.now() - started) }, 'migrations applied');
+    } else {
+      // Code that expects a newer schema must not serve: refuse to start instead.
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) {
+        throw new Error(`the database lacks migrations ${pending.join(', ')}: run "npm run migrate" (in the image: node dist/src/migrate-cli.js) first, or set MIGRATE_ON_START=true`);
+      }
     }
 
     let store: FlowStore;
@@ -63,12 +78,14 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       let lastError = '';
       store = await createRedisStore({
         url: config.redisUrl,
-        keyPrefix: options.redisKeyPrefix ?? 'roost:',
+        keyPrefix: options.redisKeyPrefix ?? config.redisKeyPrefix,
         onError: (error) => {
+          metrics.redisErrors.inc({ kind: 'connection' });
           // ioredis repeats the same error on every reconnect attempt.
           if (error.message !== lastError) logger.warn({ err: error }, 'redis connection error');
           lastError = error.message;
         },
+        onCommandError: () => metrics.redisErrors.inc({ kind: 'command' }),
       });
     } else {
       logger.info('no REDIS_URL: using the in-process flow store (single instance only)');
@@ -87,10 +104,13 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       logger,
     });
     closers.push(async () => keys.close());
-    const twitter = createTwitterClient({
-      ...config.twitter,
-      onTwitterError: (event) => logger.warn(event, 'twitter call failed'),
-    });
+    const twitter = instrumentTwitter(
+      createTwitterClient({
+        ...config.twitter,
+        onTwitterError: (event) => logger.warn(event, 'twitter call failed'),
+      }),
+      metrics,
+    );
     return {
       db,
       store,
@@ -101,6 +121,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       cookieSecret: secrets.cookieSecret,
       now,
       sessionCheck: createSessionCheck(db, now),
+      metrics,
       close,
     };
   } catch (error) {

@@ -1,8 +1,8 @@
 // Short-lived, single-use state (sign-in flows): Redis in production, an
 // in-process map on the embedded defaults. Both honour one contract: a value
 // expires after its TTL and take() hands it out at most once.
-import { Redis } from 'ioredis';
 import { AppError } from './errors.js';
+import { connectRedis } from './redis.js';
 
 export interface FlowStore {
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -15,27 +15,19 @@ export interface FlowStore {
 export interface RedisStoreOptions {
   readonly url: string;
   readonly keyPrefix: string;
+  /** Connection errors, as ioredis reports them. */
   readonly onError: (error: Error) => void;
+  /** Each failed command, counted by the metrics. */
+  readonly onCommandError?: (error: unknown) => void;
 }
 
 export async function createRedisStore(options: RedisStoreOptions): Promise<FlowStore> {
-  const redis = new Redis(options.url, {
-    keyPrefix: options.keyPrefix,
-    lazyConnect: true,
-    // Fail fast while Redis is away: requests get a 503 at once instead of
-    // queueing behind reconnects (ioredis 6 defaults wait about 74 s).
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-  });
-  redis.on('error', options.onError);
-  await redis.connect();
+  const redis = await connectRedis(options);
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (error) {
+      options.onCommandError?.(error);
       throw new AppError('store_unavailable', 'The flow store did not answer; try again shortly', { cause: error });
     }
   };

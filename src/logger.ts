@@ -23,6 +23,12 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
   );
 }
 
+/** pino-pretty, loaded only when a person reads the output: JSON stays the default. */
+export async function prettyDestination(): Promise<pino.DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+}
+
 export function pathOf(url: string | undefined): string | undefined {
   return url === undefined ? undefined : url.split('?', 1)[0];
 }

@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp, routeTable } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
-import { createLogger } from './logger.js';
+import { createLogger, prettyDestination } from './logger.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -18,15 +18,29 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  // Pretty lines for a person at a terminal; JSON lines for everything else.
+  const logger = createLogger(config.logLevel, process.stdout.isTTY ? await prettyDestination() : undefined);
   const deps = await createDeps(config, logger);
   const app = await buildApp(config, deps, logger);
 
-  closeWithGrace({ delay: 10_000, logger }, async ({ err }) => {
-    if (err) logger.error({ err }, 'closing after an error');
-    await app.close();
-    await deps.close();
-  });
+  // SIGTERM or SIGINT: stop accepting, let in-flight requests finish within
+  // SHUTDOWN_TIMEOUT_MS, close the pools, exit 0. Past the bound, or on a
+  // second signal, exit 1 at once.
+  closeWithGrace(
+    {
+      delay: config.shutdownTimeoutMs,
+      logger,
+      onSecondSignal: (signal) => logger.warn({ signal }, 'second signal: exiting now'),
+      onTimeout: (delay) => logger.error({ timeoutMs: delay }, 'in-flight requests did not finish within SHUTDOWN_TIMEOUT_MS: exiting now'),
+    },
+    async ({ err, signal }) => {
+      if (err) logger.error({ err }, 'closing after an error');
+      else logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'closing: finishing in-flight requests');
+      await app.close();
+      await deps.close();
+      logger.info('closed');
+    },
+  );
 
   await app.listen({ port: config.port, host: config.host });
   logger.debug({ routes: routeTable(app).filter((r) => !r.hidden && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`) }, 'routes');

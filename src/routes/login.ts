@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
+import { reasonOf } from '../metrics.js';
 import { loadOpenApi, querystringSchema } from '../openapi.js';
 import { parseCallbackParams, parseCodeRequestParams, parseReturnToParam, type Query } from '../login-params.js';
 import { checkReturnTo, hasCodeResponseParams } from '../return-to.js';
@@ -12,6 +13,11 @@ export const FLOW_COOKIE = 'roost_flow';
 
 export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const signIn: SignInDeps = { ...deps, config };
+  const { metrics } = deps;
+  // Scoped to this plugin: counts failures of the two sign-in routes only.
+  app.addHook('onError', async (request, _reply, error) => {
+    metrics.signInsFailed.inc({ step: request.routeOptions.url === '/login' ? 'start' : 'finish', reason: reasonOf(error) });
+  });
   const cookieOptions = {
     path: '/login',
     httpOnly: true,
@@ -34,6 +40,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       throw new AppError('invalid_request', 'return_to must not already carry code, state or error parameters: roost adds them');
     }
     const started = await startSignIn(signIn, target.url, codeRequest.value);
+    metrics.signInsStarted.inc();
     return reply
       .setCookie(FLOW_COOKIE, started.binding, { ...cookieOptions, maxAge: config.flowTtl })
       .header('cache-control', 'no-store')
@@ -56,6 +63,11 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     reply.clearCookie(FLOW_COOKIE, cookieOptions);
     const location = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
+    if (params.value.kind === 'denied') metrics.signInsDenied.inc();
+    else {
+      metrics.signInsCompleted.inc();
+      metrics.tokensIssued.inc({ grant: 'sign_in' });
+    }
     return reply.redirect(location, 302);
   });
 };

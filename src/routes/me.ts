@@ -1,6 +1,6 @@
 // GET /me: the signed-in user's profile, for a valid bearer access token.
 import type { FastifyPluginAsync } from 'fastify';
-import type { RouteOptions } from '../app.js';
+import { identifyUser, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { createAccessTokenVerifier } from '../tokens.js';
 import { findUser } from '../users.js';
@@ -28,6 +28,7 @@ export const meRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, 
     } catch {
       throw invalidToken('The access token is invalid or expired');
     }
+    identifyUser(request, subject);
     if (!(await deps.sessionCheck.isActive(sid))) throw invalidToken('The session of this access token has ended');
     const user = await findUser(deps.db, subject);
     if (!user) throw invalidToken('The user of this token no longer exists');
