@@ -51,12 +51,26 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
           })
         : new Redis(target.url, common);
   }
-  client.on('error', options.onError);
+  let lastError: Error | undefined;
+  client.on('error', (error: Error) => {
+    lastError = error;
+    options.onError(error);
+  });
+  // Bounded: with Sentinel, a master name no Sentinel knows is retried forever.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within ${CONNECT_BOUND_MS} ms`)), CONNECT_BOUND_MS);
+  });
   try {
-    await client.connect();
+    await Promise.race([client.connect(), timeout]);
   } catch (error) {
     client.disconnect();
-    throw error;
+    // The URL may carry a password, so only the reason is named.
+    throw new Error(`could not connect to Redis (REDIS_URL): ${lastError?.message ?? (error as Error).message}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   return client;
 }
+
+const CONNECT_BOUND_MS = 5000;

@@ -140,3 +140,18 @@ t.test('signing keys: JWT_ALG, KEY_ROTATION_INTERVAL and KEY_REFRESH_INTERVAL', 
     t.match(problems[0], problem);
   }
 });
+
+t.test('operations settings: shutdown bound, metrics token, Redis key prefix', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.shutdownTimeoutMs, 10000);
+  t.equal(defaults.metricsToken, undefined);
+  t.equal(defaults.redisKeyPrefix, 'roost:');
+  const set = loadConfig({ SHUTDOWN_TIMEOUT_MS: '25000', METRICS_TOKEN: 'a'.repeat(32), REDIS_KEY_PREFIX: 'auth:' });
+  t.equal(set.shutdownTimeoutMs, 25000);
+  t.equal(set.metricsToken, 'a'.repeat(32));
+  t.equal(set.redisKeyPrefix, 'auth:');
+  const problems = problemsOf({ SHUTDOWN_TIMEOUT_MS: '50', METRICS_TOKEN: 'short' }).join('\n');
+  t.match(problems, /SHUTDOWN_TIMEOUT_MS must be a whole number from 100 to 600000/);
+  t.match(problems, /METRICS_TOKEN must be at least 32 visible ASCII characters/);
+  t.match(problemsOf({ METRICS_TOKEN: `${'a'.repeat(32)} b` }).join(), /METRICS_TOKEN/);
+});

@@ -17,10 +17,21 @@ export interface RoostProcess {
   ready(timeoutMs?: number): Promise<void>;
 }
 
-/** Starts `script` (default src/server.ts) with exactly `env` plus PATH; killed at teardown. */
-export function spawnRoost(t: Teardown, env: Record<string, string>, script = 'src/server.ts'): RoostProcess {
+export interface SpawnOptions {
+  /** Default src/server.ts. */
+  readonly script?: string;
+  /** Give the process a terminal for stdout, through script(1). */
+  readonly terminal?: boolean;
+}
+
+/** Starts roost with exactly `env` plus PATH; killed at teardown. */
+export function spawnRoost(t: Teardown, env: Record<string, string>, options: SpawnOptions = {}): RoostProcess {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const args = ['--import', 'tsx', options.script ?? 'src/server.ts'];
+  const [command, argv] = options.terminal
+    ? ['script', ['-qefc', [process.execPath, ...args].join(' '), '/dev/null']]
+    : [process.execPath, args];
+  const child = spawn(command, argv, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
