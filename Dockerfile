@@ -19,6 +19,7 @@
 # a single replica only; mount a volume on DATA_DIR to keep that data.
 # Migrations run at start unless MIGRATE_ON_START=false; to run them as a
 # separate step: docker run --rm … roost node dist/src/migrate-cli.js
+# compose.yaml runs the image with Postgres and Redis.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -66,10 +67,13 @@ RUN mkdir -p "$DATA_DIR" && chown node:node "$DATA_DIR"
 USER node
 
 EXPOSE 3000
-# roost closes gracefully on SIGTERM (in-flight requests finish first).
+# roost closes gracefully on SIGTERM: in-flight requests finish within
+# SHUTDOWN_TIMEOUT_MS (default 10 s), so stop with a longer grace period
+# (docker stop --time, compose stop_grace_period).
 STOPSIGNAL SIGTERM
 
 # Liveness only: /healthz answers while the process runs (no curl in slim).
+# Point load balancers and readiness probes at /readyz instead.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
