@@ -117,6 +117,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
 
 /** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  // Nothing to do on most starts; checked first because Kysely's migrator
+  // introspects every table of every schema, and fails if another schema
+  // is dropped meanwhile.
+  if ((await pendingMigrations(db)).length === 0) return [];
   // Kysely looks for its bookkeeping tables in every schema unless told
   // which one, so name the schema the connection actually uses.
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
