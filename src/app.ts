@@ -99,12 +99,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    const appError =
-      error instanceof AppError
-        ? error
-        : error.validation
-          ? new AppError(request.routeOptions.config.invalidCode ?? 'invalid_request', error.message)
-          : fromFastifyError(error);
+    const appError = toAppError(error, request);
     if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
     else request.log.info({ code: appError.code }, 'request refused');
     return sendProblem(reply, appError);
@@ -139,6 +134,13 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     });
   }
   return app;
+}
+
+/** The problem an error is answered with (and counted under). */
+export function toAppError(error: FastifyError | AppError, request: FastifyRequest): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation) return new AppError(request.routeOptions.config.invalidCode ?? 'invalid_request', error.message);
+  return fromFastifyError(error);
 }
 
 /** Names the signed-in user on this request's later log lines, its closing request line included. */

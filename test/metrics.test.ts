@@ -28,6 +28,8 @@ t.test('sign-ins, tokens, Twitter calls and HTTP requests are counted', async (t
   t.equal((await browser.get(callbackUrl)).status, 302);
   t.equal((await browser.get(callbackUrl)).status, 400, 'a replayed callback fails');
   t.equal((await new Browser().get(`${roost.url}/login?return_to=${encodeURIComponent('https://evil.example/')}`)).status, 400);
+  t.equal((await new Browser().get(`${roost.url}/login`)).status, 400);
+  t.equal((await new Browser().get(`${roost.url}/login/callback?oauth_token=only`)).status, 400);
   t.equal((await fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${tokens[0]}` } })).status, 200);
   t.equal((await fetch(`${roost.url}/no/such/path/123`)).status, 404);
 
@@ -39,16 +41,18 @@ t.test('sign-ins, tokens, Twitter calls and HTTP requests are counted', async (t
   t.equal(value(samples, 'roost_sign_ins_completed_total'), 4);
   t.equal(value(samples, 'roost_sign_ins_denied_total'), 1);
   t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'finish', reason: 'flow_not_found' }), 1);
+  t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'finish', reason: 'invalid_callback' }), 1);
   t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'start', reason: 'return_to_not_allowed' }), 1);
+  t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'start', reason: 'invalid_request' }), 1, 'a request the schema refuses counts under its problem code');
   t.equal(value(samples, 'roost_tokens_issued_total', { grant: 'sign_in' }), 4);
   t.equal(value(samples, 'roost_twitter_request_duration_seconds_count', { endpoint: 'oauth/request_token', outcome: 'ok' }), 5);
   t.equal(value(samples, 'roost_twitter_request_duration_seconds_count', { endpoint: 'oauth/access_token', outcome: 'ok' }), 4);
   t.equal(value(samples, 'roost_twitter_request_duration_seconds_count', { endpoint: '1.1/account/verify_credentials.json', outcome: 'ok' }), 4);
 
   t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/login', status: '302' }), 5);
-  t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/login', status: '400' }), 1);
+  t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/login', status: '400' }), 2);
   t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/login/callback', status: '302' }), 5);
-  t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/login/callback', status: '400' }), 1);
+  t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/login/callback', status: '400' }), 2);
   t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: '/me', status: '200' }), 1);
   t.equal(value(samples, 'roost_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }), 1);
   t.equal(value(samples, 'roost_http_request_duration_seconds_count', { method: 'GET', route: '/me', status: '200' }), 1);

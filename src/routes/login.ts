@@ -1,8 +1,7 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { RouteOptions } from '../app.js';
+import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
-import { reasonOf } from '../metrics.js';
 import { loadOpenApi, querystringSchema } from '../openapi.js';
 import { parseCallbackParams, parseCodeRequestParams, parseReturnToParam, type Query } from '../login-params.js';
 import { checkReturnTo, hasCodeResponseParams } from '../return-to.js';
@@ -16,7 +15,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   const { metrics } = deps;
   // Scoped to this plugin: counts failures of the two sign-in routes only.
   app.addHook('onError', async (request, _reply, error) => {
-    metrics.signInsFailed.inc({ step: request.routeOptions.url === '/login' ? 'start' : 'finish', reason: reasonOf(error) });
+    metrics.signInsFailed.inc({ step: request.routeOptions.url === '/login' ? 'start' : 'finish', reason: toAppError(error, request).code });
   });
   const cookieOptions = {
     path: '/login',
