@@ -118,8 +118,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
 /** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   // Nothing to do on most starts; checked first because Kysely's migrator
-  // introspects every table of every schema, and fails if another schema
-  // is dropped meanwhile.
+  // introspects every table of every schema, which is slow on a big
+  // database and racy (below).
   if ((await pendingMigrations(db)).length === 0) return [];
   // Kysely looks for its bookkeeping tables in every schema unless told
   // which one, so name the schema the connection actually uses.
@@ -143,6 +143,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 }
+
 
 /**
  * The migrations this code knows and the database has not applied. Read from
