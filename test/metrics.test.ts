@@ -1,5 +1,6 @@
 // GET /metrics after real sign-ins: the counters move by exactly what
 // happened, routes are labelled by pattern, and METRICS_TOKEN guards it.
+import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
 import { Browser, fragmentOf } from './helpers/browser.js';
 import { answer, hang, startFakeTwitter } from './helpers/fake-twitter.js';
@@ -61,6 +62,40 @@ t.test('sign-ins, tokens, Twitter calls and HTTP requests are counted', async (t
 
   for (const raw of ['/no/such/path', 'evil.example', 'oauth_token=', 'return_to=']) t.notOk(text.includes(raw), `no raw URL part ${raw} in the metrics`);
   for (const token of tokens) t.notOk(text.includes(token), 'no token in the metrics');
+});
+
+t.test('tokens by grant, and refreshes by outcome', async (t) => {
+  const roost = await startRoost(t);
+  const post = (fields: Record<string, string>) =>
+    fetch(`${roost.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+
+  const fragment = fragmentOf((await signIn(new Browser(), roost)).location);
+  const refreshed = await post({ grant_type: 'refresh_token', refresh_token: fragment.get('refresh_token') as string });
+  t.equal(refreshed.status, 200);
+  await refreshed.arrayBuffer();
+  const refused = await post({ grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token' });
+  t.equal(refused.status, 400);
+  await refused.arrayBuffer();
+
+  // The code mode: the callback hands out a code, POST /token the tokens.
+  const verifier = randomBytes(32).toString('base64url');
+  const returnTo = `${APP_ORIGIN}/cb`;
+  const callback = await signIn(new Browser(), roost, {
+    returnTo,
+    loginQuery: { code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256' },
+  });
+  const code = new URL(callback.location as string).searchParams.get('code') as string;
+  const redeemed = await post({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: returnTo });
+  t.equal(redeemed.status, 200);
+  await redeemed.arrayBuffer();
+
+  const { samples } = await scrape(roost);
+  t.equal(value(samples, 'roost_sign_ins_completed_total'), 2);
+  t.equal(value(samples, 'roost_tokens_issued_total', { grant: 'sign_in' }), 1, 'the fragment-mode callback');
+  t.equal(value(samples, 'roost_tokens_issued_total', { grant: 'authorization_code' }), 1, 'the code, at POST /token');
+  t.equal(value(samples, 'roost_tokens_issued_total', { grant: 'refresh_token' }), 1);
+  t.equal(value(samples, 'roost_refreshes_total', { outcome: 'ok' }), 1);
+  t.equal(value(samples, 'roost_refreshes_total', { outcome: 'invalid_grant' }), 1);
 });
 
 t.test('Twitter failures are counted by endpoint and code', async (t) => {

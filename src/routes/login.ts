@@ -65,7 +65,8 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     if (params.value.kind === 'denied') metrics.signInsDenied.inc();
     else {
       metrics.signInsCompleted.inc();
-      metrics.tokensIssued.inc({ grant: 'sign_in' });
+      // Fragment mode hands the tokens out here; code mode at POST /token.
+      if (new URL(location).hash.startsWith('#access_token=')) metrics.tokensIssued.inc({ grant: 'sign_in' });
     }
     return reply.redirect(location, 302);
   });

@@ -2,7 +2,7 @@
 // refresh_token grant and the authorization_code grant with PKCE.
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsync } from 'fastify';
-import type { RouteOptions } from '../app.js';
+import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../grants.js';
 import { parseTokenRequest } from '../token-params.js';
@@ -25,10 +25,19 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   });
 
+  const { metrics } = deps;
+  const isRefresh = (body: unknown) => (body as { grant_type?: unknown } | undefined)?.grant_type === 'refresh_token';
+  app.addHook('onError', async (request, _reply, error) => {
+    if (isRefresh(request.body)) metrics.refreshes.inc({ outcome: toAppError(error, request).code });
+  });
+
   app.post('/token', { bodyLimit: TOKEN_BODY_LIMIT }, async (request) => {
     const params = parseTokenRequest(request.body);
     if (!params.ok) throw new AppError(params.error, params.reason, { members: { error: params.error } });
     const grant = params.value;
-    return grant.grantType === 'refresh_token' ? refreshGrant(grants, grant.refreshToken) : authorizationCodeGrant(grants, grant, clientInfo(request));
+    const tokens = grant.grantType === 'refresh_token' ? await refreshGrant(grants, grant.refreshToken) : await authorizationCodeGrant(grants, grant, clientInfo(request));
+    metrics.tokensIssued.inc({ grant: grant.grantType });
+    if (grant.grantType === 'refresh_token') metrics.refreshes.inc({ outcome: 'ok' });
+    return tokens;
   });
 };
