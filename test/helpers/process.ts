@@ -32,7 +32,8 @@ export function spawnRoost(t: Teardown, env: Record<string, string>, options: Sp
     ? ['script', ['-qefc', [process.execPath, ...args].join(' '), '/dev/null']]
     : [process.execPath, args];
   const child = spawn(command, argv, {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // No coverage from tsx processes: merged with tap's own it spoils the report (see child.ts).
+    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk) => (output += String(chunk)));
