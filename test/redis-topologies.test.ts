@@ -47,6 +47,7 @@ t.test('redis+sentinel://: the store finds the master through the Sentinel', asy
   const conf = path.join(dir, 'sentinel.conf');
   writeFileSync(conf, `port ${sentinel}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${master} 1\n`);
   await redisServer([conf, '--sentinel']);
+  await until(async () => (await cli(master, 'ping')).trim() === 'PONG', 'the master');
   await until(async () => (await cli(sentinel, 'sentinel', 'get-master-addr-by-name', 'mymaster')).includes(String(master)), 'the Sentinel');
 
   const store = await createRedisStore({ url: `redis+sentinel://127.0.0.1:${sentinel}/mymaster`, keyPrefix: 'roost-s:', onError: noop });
@@ -73,7 +74,7 @@ t.test('redis+cluster://: the store and a whole sign-in run on a three-node Clus
     ports.push(port);
     await redisServer(['--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', path.join(dir, `nodes-${port}.conf`)]);
   }
-  await until(async () => (await cli(ports[0] as number, 'ping')).trim() === 'PONG', 'the nodes');
+  for (const port of ports) await until(async () => (await cli(port, 'ping')).trim() === 'PONG', `node ${port}`);
   await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
   await until(async () => {
     for (const port of ports) if (!(await cli(port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
