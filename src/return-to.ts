@@ -1,6 +1,7 @@
 // The allowlist check for every URL roost redirects a browser to.
 // Exact origin match after WHATWG URL parsing; anything odd is refused
 // rather than repaired, because a repaired URL is one an attacker shaped.
+import { domainToUnicode } from 'node:url';
 
 export const MAX_RETURN_TO_LENGTH = 2048;
 
@@ -28,6 +29,12 @@ export function checkReturnTo(raw: string, allowedOrigins: readonly string[]): R
   if (url.username !== '' || url.password !== '' || authority.includes('@')) return refuse('must not contain credentials');
   // A percent-encoded host is decoded by the parser: refuse it rather than guess what was meant.
   if (authority.includes('%')) return refuse('must not percent-encode the host');
+  // IDN hosts are fine, but look-alikes the parser folds into other
+  // characters (fullwidth letters, ideographic full stops) are not.
+  const writtenHost = authority.replace(/:\d*$/, '');
+  if (/[^\x00-\x7f]/.test(writtenHost) && domainToUnicode(url.hostname) !== writtenHost.toLowerCase()) {
+    return refuse('host uses characters that stand in for other characters');
+  }
   // roost appends its answer as the fragment.
   if (raw.includes('#')) return refuse('must not contain a fragment');
   if (!allowedOrigins.includes(url.origin)) return refuse(`origin ${url.origin} is not in RETURN_TO_ORIGINS`);
