@@ -108,6 +108,11 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       createTwitterClient({
         ...config.twitter,
         onTwitterError: (event) => logger.warn(event, 'twitter call failed'),
+        onClockSkew: ({ endpoint, skewSeconds }) =>
+          logger.warn(
+            { endpoint, skewSeconds },
+            `this server's clock differs from Twitter's by ${Math.abs(skewSeconds)} s: Twitter refuses OAuth requests with such timestamps (error 135); synchronise the clock (NTP)`,
+          ),
       }),
       metrics,
     );

@@ -19,6 +19,13 @@ export const ERRORS = {
   twitter_unavailable: { status: 502, title: 'Twitter failed or could not be reached' },
   twitter_bad_response: { status: 502, title: 'Twitter answered something roost cannot use' },
   twitter_timeout: { status: 504, title: 'Twitter did not answer in time' },
+  // Twitter's own error codes that point at roost's setup rather than at the user.
+  twitter_auth_failed: { status: 502, title: 'Twitter could not authenticate roost' },
+  twitter_token_invalid: { status: 502, title: 'Twitter refused a token as invalid or expired' },
+  twitter_clock_skew: { status: 502, title: "Twitter refused the request time: the server's clock is off" },
+  twitter_bad_authentication_data: { status: 502, title: "Twitter found roost's authentication data malformed" },
+  twitter_callback_not_approved: { status: 502, title: "Twitter has not approved roost's callback URL" },
+  twitter_app_suspended: { status: 502, title: 'Twitter reports the app as invalid or suspended' },
   store_unavailable: { status: 503, title: 'The flow store (Redis) is unavailable' },
   database_unavailable: { status: 503, title: 'The database is unavailable' },
 } as const;
@@ -32,13 +39,13 @@ export class AppError extends Error {
   readonly status: number;
   readonly detail: string;
   readonly headers: Readonly<Record<string, string>>;
-  /** Extra members of the problem (RFC 9457 §3.2), such as the OAuth `error` code. */
-  readonly members: Readonly<Record<string, string>>;
+  /** Extra members of the problem (RFC 9457 §3.2), such as the OAuth `error` code or `twitter_error`. */
+  readonly members: Readonly<Record<string, string | number>>;
 
   constructor(
     code: ErrorCode,
     detail: string,
-    options: { cause?: unknown; headers?: Record<string, string>; members?: Record<string, string> } = {},
+    options: { cause?: unknown; headers?: Record<string, string>; members?: Record<string, string | number> } = {},
   ) {
     super(`${code}: ${detail}`, { cause: options.cause });
     this.name = 'AppError';

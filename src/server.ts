@@ -48,6 +48,10 @@ async function main(): Promise<void> {
     { url: config.publicUrl, startupMs: Math.round(performance.now() - startedAt), sandbox: config.sandbox },
     `roost is ready at ${config.publicUrl}`,
   );
+  // Twitter refuses OAuth timestamps from a skewed clock (error 135): say so
+  // at start rather than at the first user's failed sign-in. One
+  // unauthenticated request, in the background; the sandbox shares our clock.
+  if (!config.sandbox) void deps.twitter.checkClock();
 }
 
 main().catch((error: unknown) => {

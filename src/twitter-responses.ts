@@ -93,3 +93,76 @@ function httpsUrlOrNull(value: unknown): string | null {
     return null;
   }
 }
+
+/** The problem codes Twitter's own error codes map to. */
+export type TwitterProblemCode =
+  | 'twitter_auth_failed'
+  | 'twitter_token_invalid'
+  | 'twitter_clock_skew'
+  | 'twitter_bad_authentication_data'
+  | 'twitter_callback_not_approved'
+  | 'twitter_app_suspended'
+  | 'twitter_unavailable';
+
+export interface TwitterFailureContext {
+  readonly endpoint: string;
+  readonly status: number;
+  readonly error: TwitterErrorBody;
+  /** The oauth_callback roost sent, named in the 415 detail. */
+  readonly callbackUrl?: string;
+  /** Local clock minus Twitter's, from the answer's Date header. */
+  readonly clockSkewSeconds?: number;
+}
+
+/**
+ * What an error answer from Twitter means for the operator. The codes are
+ * Twitter's documented ones; each detail says what to fix.
+ */
+export function describeTwitterFailure(context: TwitterFailureContext): { code: TwitterProblemCode; detail: string } {
+  const { endpoint, status, error } = context;
+  const tag = error.code !== undefined ? ` (Twitter error ${error.code})` : '';
+  switch (error.code) {
+    case 32:
+      return {
+        code: 'twitter_auth_failed',
+        detail: `Twitter could not authenticate roost at ${endpoint}${tag}: check TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (the app's API key and secret, not OAuth 2.0 client credentials)`,
+      };
+    case 89:
+      return { code: 'twitter_token_invalid', detail: `Twitter refused the token at ${endpoint} as invalid or expired${tag}; start the sign-in again` };
+    case 135:
+      return { code: 'twitter_clock_skew', detail: `Twitter refused the request timestamp at ${endpoint}${tag}: this server's clock is off${describeSkew(context.clockSkewSeconds)}; synchronise it (NTP)` };
+    case 215:
+      return {
+        code: 'twitter_bad_authentication_data',
+        detail: `Twitter found the OAuth data of the request to ${endpoint} missing or malformed${tag}: check that TWITTER_API_URL points at Twitter and that no proxy in between drops the Authorization header`,
+      };
+    case 415:
+      return {
+        code: 'twitter_callback_not_approved',
+        detail: `Twitter refused the callback URL${tag}: register ${context.callbackUrl ?? 'PUBLIC_URL/login/callback'} as a callback URL in the Twitter app settings`,
+      };
+    case 416:
+      return { code: 'twitter_app_suspended', detail: `Twitter reports the app of TWITTER_CONSUMER_KEY as invalid or suspended${tag}: check it in the Twitter developer portal` };
+    default:
+      return { code: 'twitter_unavailable', detail: `Twitter answered ${endpoint} with HTTP ${status}${tag}` };
+  }
+}
+
+function describeSkew(seconds: number | undefined): string {
+  if (seconds === undefined || Math.abs(seconds) < 1) return '';
+  return ` (about ${Math.abs(Math.round(seconds))} s ${seconds > 0 ? 'ahead of' : 'behind'} Twitter's)`;
+}
+
+/** Local clock minus the answer's Date header (RFC 9110 §6.6.1), in seconds; undefined without a usable header. */
+export function clockSkewSeconds(dateHeader: string | null, localNowMs: number): number | undefined {
+  if (dateHeader === null) return undefined;
+  const remote = Date.parse(dateHeader);
+  if (Number.isNaN(remote)) return undefined;
+  return Math.round((localNowMs - remote) / 1000);
+}
+
+/** Twitter's own message, made safe to log: one short line of printable characters. */
+export function loggableMessage(message: string | undefined): string | undefined {
+  if (message === undefined) return undefined;
+  return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}

@@ -249,13 +249,13 @@ async function suite() {
     refused(await call('GET', profileUrl, wrongKey('GET', profileUrl, {}, accessToken)), /client_key|access_token_not_owned/, 'another consumer with the same access token');
   });
 
-  t.test('roost with a wrong consumer secret: the provider refuses it, roost answers 502 twitter_unavailable', async (t) => {
+  t.test('roost with a wrong consumer secret: the provider refuses it, roost answers 502 twitter_auth_failed', async (t) => {
     const misconfigured = await startRoost(t, { providerUrl: provider.url, env: { TWITTER_CONSUMER_SECRET: `${CONSUMER_SECRET}-wrong` } });
     const before = provider.stderr().length;
     const login = await new Browser().get(`${misconfigured.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/cb`)}`);
     t.equal(login.status, 502);
     t.equal(login.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-    t.match(parseJson(login.body), { code: 'twitter_unavailable', status: 502, type: 'urn:roost:problem:twitter_unavailable', detail: /TWITTER_CONSUMER_SECRET.*Twitter error 32/ });
+    t.match(parseJson(login.body), { code: 'twitter_auth_failed', status: 502, type: 'urn:roost:problem:twitter_auth_failed', twitter_error: 32, detail: /Twitter error 32.*TWITTER_CONSUMER_SECRET/ });
     t.equal(login.location, null, 'no redirect to the provider');
     t.match(provider.stderr().slice(before), /refused POST \/oauth\/request_token: signature\n/, 'the provider refused the signature');
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseFormAnswer, parseProfile, parseTwitterError } from '../src/twitter-responses.js';
+import { clockSkewSeconds, describeTwitterFailure, loggableMessage, parseFormAnswer, parseProfile, parseTwitterError } from '../src/twitter-responses.js';
 
 t.test('form answers need each field exactly once', async (t) => {
   t.same(parseFormAnswer('oauth_token=a&oauth_token_secret=b&oauth_callback_confirmed=true', ['oauth_token', 'oauth_token_secret']), {
@@ -42,4 +42,40 @@ t.test('email and picture are optional and never invented', async (t) => {
   t.same(parsed, { ok: true, value: { twitterId: '5', screenName: 'b', name: 'b', picture: null, email: null } });
   const noEmail = parseProfile('{"id_str":"5","screen_name":"b","name":"B"}');
   t.match(noEmail, { ok: true, value: { email: null, picture: null } });
+});
+
+t.test("Twitter's error codes name what to fix", async (t) => {
+  const describe = (code: number | undefined, extra = {}) =>
+    describeTwitterFailure({ endpoint: 'oauth/request_token', status: 401, error: { code, message: undefined }, ...extra });
+  t.match(describe(32), { code: 'twitter_auth_failed', detail: /TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET/ });
+  t.match(describe(89), { code: 'twitter_token_invalid' });
+  t.match(describe(135), { code: 'twitter_clock_skew', detail: /clock is off; synchronise/ });
+  t.match(describe(135, { clockSkewSeconds: -75 }), { detail: /about 75 s behind Twitter's/ });
+  t.match(describe(135, { clockSkewSeconds: 4000 }), { detail: /about 4000 s ahead of Twitter's/ });
+  t.match(describe(215), { code: 'twitter_bad_authentication_data' });
+  t.match(describe(415, { callbackUrl: 'https://auth.example.com/login/callback' }), {
+    code: 'twitter_callback_not_approved',
+    detail: /register https:\/\/auth\.example\.com\/login\/callback as a callback URL/,
+  });
+  t.match(describe(416), { code: 'twitter_app_suspended' });
+  t.same(describe(88), { code: 'twitter_unavailable', detail: 'Twitter answered oauth/request_token with HTTP 401 (Twitter error 88)' });
+  t.same(describe(undefined), { code: 'twitter_unavailable', detail: 'Twitter answered oauth/request_token with HTTP 401' });
+  const codes = [32, 89, 135, 215, 415, 416].map((code) => describe(code).code);
+  t.equal(new Set(codes).size, 6, 'each code its own problem');
+});
+
+t.test('clock skew from the Date header', async (t) => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  t.equal(clockSkewSeconds('Thu, 01 Jan 2026 12:00:00 GMT', now), 0);
+  t.equal(clockSkewSeconds('Thu, 01 Jan 2026 11:58:00 GMT', now), 120, 'ahead of Twitter');
+  t.equal(clockSkewSeconds('Thu, 01 Jan 2026 12:01:30 GMT', now), -90, 'behind');
+  t.equal(clockSkewSeconds(null, now), undefined);
+  t.equal(clockSkewSeconds('yesterday', now), undefined);
+});
+
+t.test("Twitter's messages are logged short and printable", async (t) => {
+  t.equal(loggableMessage('Could not authenticate you.'), 'Could not authenticate you.');
+  t.equal(loggableMessage('a\nb\u0000c'), 'a?b?c');
+  t.equal(loggableMessage('x'.repeat(500))?.length, 200);
+  t.equal(loggableMessage(undefined), undefined);
 });

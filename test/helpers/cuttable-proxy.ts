@@ -6,6 +6,8 @@ export interface CuttableProxy {
   readonly port: number;
   /** Drops every connection and refuses new ones. */
   cut(): Promise<void>;
+  /** Refuses new connections but lets open ones finish. */
+  refuseNew(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -39,6 +41,9 @@ export async function startCuttableProxy(targetHost: string, targetPort: number)
   return {
     port,
     cut: stop,
+    refuseNew: () => {
+      if (server.listening) server.close();
+    },
     restore: async () => {
       server = newServer();
       await listen(port);

@@ -18,10 +18,23 @@ export const answer =
   (_request, response) => {
     response.writeHead(status, { 'content-type': contentType }).end(body);
   };
+/** Twitter's JSON error body with one code. */
+export const twitterError = (status: number, code: number, message: string): Behaviour =>
+  answer(status, JSON.stringify({ errors: [{ code, message }] }), 'application/json; charset=utf-8');
 /** Never answers: the caller's timeout must fire. */
 export const hang: Behaviour = () => {};
 /** Drops the connection without a word. */
 export const reset: Behaviour = (request) => request.socket.destroy();
+/** Sends the status line and headers, then nothing more: the body read must time out. */
+export const stallAfterHeaders: Behaviour = (_request, response) => {
+  response.writeHead(200, { 'content-type': 'text/html', 'content-length': '100' });
+  response.write('oauth_token=');
+};
+/** Promises a body, sends part of it, then drops the connection. */
+export const cutShort: Behaviour = (request, response) => {
+  response.writeHead(200, { 'content-type': 'text/html', 'content-length': '200' });
+  response.write('oauth_token=abc&oauth_tok', () => request.socket.destroy());
+};
 
 export const WORKING: Record<Endpoint, Behaviour> = {
   request_token: answer(200, 'oauth_token=req-token&oauth_token_secret=req-secret&oauth_callback_confirmed=true'),
@@ -35,14 +48,24 @@ export interface FakeTwitter {
   readonly behaviours: Record<Endpoint, Behaviour>;
   /** Requests seen per endpoint. */
   readonly calls: Record<Endpoint, number>;
+  /** Added to the Date header of every answer, to play a Twitter whose clock differs from ours. */
+  clockOffsetMs: number;
   close(): Promise<void>;
 }
 
-export async function startFakeTwitter(): Promise<FakeTwitter> {
+export interface FakeTwitterOptions {
+  /** Answer every request with `Connection: close`, so each call opens a new connection. */
+  readonly closeConnections?: boolean;
+}
+
+export async function startFakeTwitter(options: FakeTwitterOptions = {}): Promise<FakeTwitter> {
   const behaviours = { ...WORKING };
   const calls: Record<Endpoint, number> = { request_token: 0, access_token: 0, verify_credentials: 0, invalidate_token: 0 };
   const sockets = new Set<Socket>();
+  const state = { clockOffsetMs: 0 };
   const server = createServer((request, response) => {
+    response.setHeader('date', new Date(Date.now() + state.clockOffsetMs).toUTCString());
+    if (options.closeConnections) response.setHeader('connection', 'close');
     const path = (request.url ?? '').split('?')[0];
     const endpoint = (Object.keys(ENDPOINTS) as Endpoint[]).find((name) => ENDPOINTS[name] === path);
     if (!endpoint) return void response.writeHead(404).end();
@@ -60,6 +83,12 @@ export async function startFakeTwitter(): Promise<FakeTwitter> {
     url: `http://127.0.0.1:${port}`,
     behaviours,
     calls,
+    get clockOffsetMs() {
+      return state.clockOffsetMs;
+    },
+    set clockOffsetMs(value: number) {
+      state.clockOffsetMs = value;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
