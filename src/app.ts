@@ -11,6 +11,7 @@ import { AppError, toProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
 import { accountRoutes } from './routes/account.js';
 import { corsOptions } from './routes/cors.js';
+import { isAllowedRedirect } from './redirect-guard.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -98,6 +99,16 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     deps.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
+  app.addHook('onSend', async (request, reply, payload) => {
+    const location = reply.getHeader('location');
+    if (typeof location !== 'string' || isAllowedRedirect(location, config)) return payload;
+    request.log.error({ route: request.routeOptions.url, status: reply.statusCode }, 'refused a redirect off the allowed origins');
+    reply.removeHeader('location');
+    const error = new AppError('internal_error', 'Something went wrong on our side');
+    reply.status(error.status).header('cache-control', 'no-store').type('application/problem+json');
+    return JSON.stringify(toProblem(error));
+  });
+
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const appError = toAppError(error, request);
     if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
@@ -130,6 +141,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
       consumerSecret: config.twitter.consumerSecret,
       users: createDefaultSandboxUsers(),
       baseUrl: config.twitter.apiUrl,
+      // As Twitter does: only the registered callback, so the sandbox is no open redirect.
+      allowedCallbacks: [config.callbackUrl],
       now: deps.now,
     });
   }

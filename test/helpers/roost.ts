@@ -49,6 +49,8 @@ export interface RoostOptions {
   readonly now?: () => number;
   /** Share this database (another roost's config.databaseUrl) instead of creating a schema; pass its ENCRYPTION_KEY too. */
   readonly databaseUrl?: string;
+  /** Runs on the built app before it listens, e.g. to add a route under test. */
+  readonly configure?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -124,6 +126,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
   const logger = createLogger(config.logLevel, sink);
   const deps = await createDeps(config, logger, { redisKeyPrefix: `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
   const app = await buildApp(config, deps, logger);
+  await options.configure?.(app);
   // Every response this instance sends is held to openapi.yaml.
   const violations: string[] = [];
   watchResponses(app, violations);

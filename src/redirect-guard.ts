@@ -1,0 +1,18 @@
+// The last check on every redirect roost sends, whichever route built it:
+// the browser may go to Twitter's authenticate page, to roost's own
+// callback (from the built-in sandbox's consent page), or to a URL that
+// passes the return_to allowlist. A route that forgets the return_to check
+// fails closed here instead of becoming an open redirect (RFC 9700 §4.11).
+import type { Config } from './config.js';
+import { checkReturnTo } from './return-to.js';
+
+export type RedirectConfig = Pick<Config, 'callbackUrl' | 'returnToOrigins' | 'sandbox'> & { readonly twitter: Pick<Config['twitter'], 'apiUrl'> };
+
+export function isAllowedRedirect(location: string, config: RedirectConfig): boolean {
+  if (location.startsWith(`${config.twitter.apiUrl}/oauth/authenticate?`)) return true;
+  if (config.sandbox && location.startsWith(`${config.callbackUrl}?`)) return true;
+  // roost's own answers travel in the fragment; the URL before it is the return_to.
+  const hash = location.indexOf('#');
+  const target = checkReturnTo(hash === -1 ? location : location.slice(0, hash), config.returnToOrigins);
+  return target.ok;
+}

@@ -1,0 +1,68 @@
+// The last check on every redirect: whatever a route builds, the browser is
+// never sent off the allowed origins.
+import t from 'tap';
+import { SANDBOX_CONSUMER_KEY, SANDBOX_CONSUMER_SECRET } from '../src/config.js';
+import { isAllowedRedirect } from '../src/redirect-guard.js';
+import { createTwitterClient } from '../src/twitter.js';
+import { hostileReturnTos, printable } from './helpers/hostile-return-to.js';
+import { APP_ORIGIN, startRoost } from './helpers/roost.js';
+
+const config = {
+  callbackUrl: 'https://auth.example.com/login/callback',
+  returnToOrigins: ['https://app.example.com'],
+  sandbox: false,
+  twitter: { apiUrl: 'https://api.x.com' },
+};
+
+t.test('allowed: Twitter, and return_to URLs with roost’s answer in the fragment', async (t) => {
+  for (const location of [
+    'https://api.x.com/oauth/authenticate?oauth_token=abc',
+    'https://app.example.com/',
+    'https://app.example.com/cb?x=1#access_token=a.b.c&token_type=Bearer&expires_in=900',
+    'https://app.example.com/#error=access_denied',
+  ]) {
+    t.ok(isAllowedRedirect(location, config), location);
+  }
+});
+
+t.test('refused: anything else', async (t) => {
+  const refused = [
+    'https://api.x.com/oauth/authorize?oauth_token=abc',
+    'https://api.x.com.evil.com/oauth/authenticate?oauth_token=abc',
+    'https://auth.example.com/login/callback?oauth_token=a&oauth_verifier=b',
+    '/relative',
+    // A fragment is how roost answers, so on an allowed origin it may be in a redirect.
+    ...hostileReturnTos('https://app.example.com')
+      .filter(({ category }) => category !== 'fragments')
+      .map(({ value }) => value),
+  ];
+  for (const location of refused) t.notOk(isAllowedRedirect(location, config), printable(location));
+  t.ok(isAllowedRedirect('https://auth.example.com/login/callback?oauth_token=a&oauth_verifier=b', { ...config, sandbox: true }), 'roost’s callback, from the built-in sandbox');
+});
+
+t.test('a route that redirects off-origin answers 500 instead', async (t) => {
+  const roost = await startRoost(t, {
+    configure: (app) => {
+      app.get('/careless', async (request, reply) => reply.redirect(String((request.query as { to?: string }).to), 302));
+    },
+  });
+  const off = await fetch(`${roost.url}/careless?to=${encodeURIComponent('https://evil.example/')}`, { redirect: 'manual' });
+  t.equal(off.status, 500);
+  t.equal(off.headers.get('location'), null);
+  t.equal(off.headers.get('content-type'), 'application/problem+json');
+  t.match(await off.json(), { code: 'internal_error' });
+  t.ok(roost.logs.some((line) => line.msg === 'refused a redirect off the allowed origins'));
+
+  const on = await fetch(`${roost.url}/careless?to=${encodeURIComponent(`${APP_ORIGIN}/x`)}`, { redirect: 'manual' });
+  t.equal(on.status, 302);
+  t.equal(on.headers.get('location'), `${APP_ORIGIN}/x`);
+});
+
+t.test('the built-in sandbox accepts only roost’s own callback, as Twitter does', async (t) => {
+  const roost = await startRoost(t, { env: { TWITTER_CONSUMER_KEY: undefined, TWITTER_CONSUMER_SECRET: undefined, TWITTER_API_URL: undefined } });
+  t.ok(roost.config.sandbox);
+  const client = createTwitterClient({ apiUrl: roost.config.twitter.apiUrl, consumerKey: SANDBOX_CONSUMER_KEY, consumerSecret: SANDBOX_CONSUMER_SECRET, timeoutMs: 2000 });
+  await t.rejects(client.requestToken('https://evil.example/'), { code: 'twitter_callback_not_approved' });
+  const ok = await client.requestToken(roost.config.callbackUrl);
+  t.type(ok.token, 'string');
+});
