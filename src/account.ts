@@ -1,7 +1,7 @@
 // Account deletion: the profile, the stored Twitter credentials and every
 // session go in one statement; then the user's Twitter access token is
 // revoked at Twitter, best effort (the account is gone whatever Twitter says).
-import { decryptSecret } from './crypto-box.js';
+import { decryptSecret, type EncryptionKeys } from './crypto-box.js';
 import type { Db } from './db.js';
 import type { SessionCheck } from './session-check.js';
 import { listSessionIds } from './sessions.js';
@@ -11,7 +11,8 @@ import { deleteUser } from './users.js';
 export interface AccountDeps {
   readonly db: Db;
   readonly twitter: TwitterClient;
-  readonly encryptionKey: Buffer;
+  /** Credentials sealed before an ENCRYPTION_KEY rotation open with a previous key. */
+  readonly encryptionKeys: EncryptionKeys;
   readonly sessionCheck: SessionCheck;
   /** Told when Twitter could not revoke the token; the deletion stands. */
   readonly onRevokeFailed: (error: unknown) => void;
@@ -25,8 +26,8 @@ export async function deleteAccount(deps: AccountDeps, userId: string): Promise<
   if (!deleted) return false;
   try {
     const access = {
-      token: decryptSecret(deps.encryptionKey, deleted.tokenSealed, `twitter_token:${deleted.twitterId}`),
-      secret: decryptSecret(deps.encryptionKey, deleted.secretSealed, `twitter_token_secret:${deleted.twitterId}`),
+      token: decryptSecret(deps.encryptionKeys, deleted.tokenSealed, `twitter_token:${deleted.twitterId}`),
+      secret: decryptSecret(deps.encryptionKeys, deleted.secretSealed, `twitter_token_secret:${deleted.twitterId}`),
     };
     await deps.twitter.invalidateToken(access);
   } catch (error) {

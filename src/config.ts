@@ -51,6 +51,8 @@ export interface Config {
   /** Absent only outside production; the server then keeps a generated one in dataDir. */
   readonly cookieSecret: string | undefined;
   readonly encryptionKey: Buffer | undefined;
+  /** Earlier ENCRYPTION_KEYs: they still open what they sealed, and seal nothing new. */
+  readonly encryptionKeysPrevious: readonly Buffer[];
   readonly logLevel: LogLevel;
   readonly migrateOnStart: boolean;
   /** Every Redis key starts with it, so deployments can share one Redis. */
@@ -194,6 +196,13 @@ export function loadConfig(env: Env): Config {
   } else if (production) {
     problems.push('ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)');
   }
+  const encryptionKeysPrevious: Buffer[] = [];
+  for (const [index, raw] of (read('ENCRYPTION_KEYS_PREVIOUS') ?? '').split(',').map((item) => item.trim()).entries()) {
+    if (raw === '') continue;
+    const key = parseKey(raw);
+    if (key) encryptionKeysPrevious.push(key);
+    else problems.push(`ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} must be 32 bytes written as 64 hex digits or base64/base64url`);
+  }
 
   const sessionTtl = integer('SESSION_TTL', 30 * 86400, 300, 366 * 86400);
   // The idle default follows a shorter SESSION_TTL rather than contradicting it.
@@ -250,6 +259,7 @@ export function loadConfig(env: Env): Config {
     keyRefreshInterval,
     cookieSecret,
     encryptionKey,
+    encryptionKeysPrevious,
     logLevel: logRaw as LogLevel,
     migrateOnStart: boolean('MIGRATE_ON_START', true),
     redisKeyPrefix,

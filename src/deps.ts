@@ -2,12 +2,14 @@
 // Redis or the in-process store, Twitter, the signing key, the clock.
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { EncryptionKeys } from './crypto-box.js';
 import { createDatabase, migrateToLatest, pendingMigrations, type Db } from './db.js';
 import { createMemoryStore, createRedisStore, type FlowStore } from './flow-store.js';
 import { keyPolicy } from './key-lifecycle.js';
 import { createKeyRing, type KeyRing } from './key-ring.js';
 import type { SigningKey } from './keys.js';
 import { loadOrCreateLocalSecrets } from './local-secrets.js';
+import { resealSigningKeys } from './reseal.js';
 import { createSessionCheck, type SessionCheck } from './session-check.js';
 import { createMetrics, instrumentTwitter, type Metrics } from './metrics.js';
 import { createTwitterClient, type TwitterClient } from './twitter.js';
@@ -19,7 +21,10 @@ export interface Deps {
   readonly signingKey: () => SigningKey;
   /** The signing key and the published key set, kept in step with Postgres. */
   readonly keys: KeyRing;
+  /** The current ENCRYPTION_KEY, for keys derived from it (the refresh token chain). */
   readonly encryptionKey: Buffer;
+  /** ENCRYPTION_KEY and ENCRYPTION_KEYS_PREVIOUS: seal with the first, open with any. */
+  readonly encryptionKeys: EncryptionKeys;
   readonly cookieSecret: string;
   readonly now: () => number;
   readonly sessionCheck: SessionCheck;
@@ -94,9 +99,14 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     closers.push(() => store.close());
 
     const now = options.now ?? Date.now;
+    const encryptionKeys: EncryptionKeys = { current: secrets.encryptionKey, previous: config.encryptionKeysPrevious };
+    const resealed = await resealSigningKeys(db, encryptionKeys, (kid) =>
+      logger.warn({ kid }, 'a signing key cannot be opened with ENCRYPTION_KEY or ENCRYPTION_KEYS_PREVIOUS; left as it is'),
+    );
+    if (resealed.length > 0) logger.info({ kids: resealed }, 'signing keys re-sealed with the current ENCRYPTION_KEY');
     const keys = await createKeyRing({
       db,
-      encryptionKey: secrets.encryptionKey,
+      encryptionKey: encryptionKeys,
       alg: config.jwtAlg,
       policy: keyPolicy(config),
       refreshIntervalMs: config.keyRefreshInterval * 1000,
@@ -123,6 +133,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       signingKey: () => keys.signingKey(),
       keys,
       encryptionKey: secrets.encryptionKey,
+      encryptionKeys,
       cookieSecret: secrets.cookieSecret,
       now,
       sessionCheck: createSessionCheck(db, now),

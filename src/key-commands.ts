@@ -1,5 +1,6 @@
 // The operator's key commands (npm run keys -- list | rotate | revoke <kid>):
 // argument parsing and the three operations, each answering the text to print.
+import type { SealingKeys } from './crypto-box.js';
 import type { Db } from './db.js';
 import { leavesJwksAt, startsSigningAt, type KeyPolicy } from './key-lifecycle.js';
 import { insertKey, promoteKey, readAllKeys, revokeKey, toKeyRecord, type KeyRow } from './key-store.js';
@@ -46,7 +47,7 @@ export function parseKeysCommand(argv: readonly string[]): KeysCommand | { reado
 
 export interface KeysContext {
   readonly db: Db;
-  readonly encryptionKey: Buffer;
+  readonly encryptionKey: SealingKeys;
   readonly policy: KeyPolicy;
   /** JWT_ALG: the algorithm of new keys unless rotate --alg says otherwise. */
   readonly alg: SigningAlg;

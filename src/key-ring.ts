@@ -3,6 +3,7 @@
 // and applies whatever lifecycle step is due, so replicas agree on the
 // signing key without restarting, and the hot paths only read memory.
 import type { Logger } from 'pino';
+import type { SealingKeys } from './crypto-box.js';
 import type { Db } from './db.js';
 import { planTransitions, publishKeys, startsSigningAt, type KeyPolicy, type PublishedKeys, type Transition } from './key-lifecycle.js';
 import { expireKey, insertKey, promoteKey, readPublishedKeys, toKeyRecord, type KeyRow } from './key-store.js';
@@ -20,7 +21,7 @@ export interface KeyRing {
 
 export interface KeyRingOptions {
   readonly db: Db;
-  readonly encryptionKey: Buffer;
+  readonly encryptionKey: SealingKeys;
   /** The algorithm of keys this replica creates (JWT_ALG). */
   readonly alg: SigningAlg;
   readonly policy: KeyPolicy;
@@ -123,7 +124,7 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
   };
 }
 
-async function nextSnapshot(rows: readonly KeyRow[], previous: Snapshot | undefined, encryptionKey: Buffer): Promise<Snapshot> {
+async function nextSnapshot(rows: readonly KeyRow[], previous: Snapshot | undefined, encryptionKey: SealingKeys): Promise<Snapshot> {
   const fingerprint = rows
     .map((row) => `${row.kid}:${row.state}`)
     .sort()

@@ -21,7 +21,10 @@ try {
       {
         db,
         // Outside production the server may run on a generated key kept in DATA_DIR; so does this command.
-        encryptionKey: config.encryptionKey ?? loadOrCreateLocalSecrets(config.dataDir).encryptionKey,
+        encryptionKey: {
+          current: config.encryptionKey ?? loadOrCreateLocalSecrets(config.dataDir).encryptionKey,
+          previous: config.encryptionKeysPrevious,
+        },
         policy: keyPolicy(config),
         alg: config.jwtAlg,
         now: Date.now,

@@ -1,7 +1,7 @@
 // Key material: generating a signing key for the configured algorithm, its
 // public JWK and kid, sealing the private part for Postgres and opening it.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { decryptSecret, encryptSecret } from './crypto-box.js';
+import { decryptSecret, encryptSecret, type SealingKeys } from './crypto-box.js';
 
 /** The algorithms roost signs with (JWT_ALG); ES256 is the default. */
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
@@ -56,7 +56,7 @@ export function toPublicJwk(jwk: JWK | Record<string, unknown>, kid: string, alg
 }
 
 /** Generates a key pair; kid is the RFC 7638 SHA-256 thumbprint of the public key. */
-export async function generateSigningKey(alg: SigningAlg, encryptionKey: Buffer): Promise<NewKey> {
+export async function generateSigningKey(alg: SigningAlg, encryptionKey: SealingKeys): Promise<NewKey> {
   // Ed25519 is the only EdDSA curve roost uses (RFC 8037); RSA keys are 2048 bits (RFC 7518 §3.3).
   const options = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : alg === 'RS256' ? { modulusLength: 2048, extractable: true } : { extractable: true };
   const { privateKey } = await generateKeyPair(alg, options);
@@ -74,14 +74,14 @@ export async function generateSigningKey(alg: SigningAlg, encryptionKey: Buffer)
 /** Opens a stored key for signing. */
 export async function openSigningKey(
   row: { kid: string; alg: string; public_jwk: Record<string, unknown>; private_jwk_sealed: string | null },
-  encryptionKey: Buffer,
+  encryptionKey: SealingKeys,
 ): Promise<SigningKey> {
   if (row.private_jwk_sealed === null) throw new Error(`signing key ${row.kid} has no private part left`);
   let privateJwk: JWK;
   try {
     privateJwk = JSON.parse(decryptSecret(encryptionKey, row.private_jwk_sealed, sealContext(row.kid))) as JWK;
   } catch (error) {
-    throw new Error(`signing key ${row.kid} cannot be decrypted: is ENCRYPTION_KEY the one it was created with?`, { cause: error });
+    throw new Error(`signing key ${row.kid} cannot be decrypted: is ENCRYPTION_KEY (or one of ENCRYPTION_KEYS_PREVIOUS) the one it was sealed with?`, { cause: error });
   }
   const privateKey = (await importJWK(privateJwk, row.alg)) as CryptoKey;
   return { kid: row.kid, alg: row.alg, privateKey, publicJwk: toPublicJwk(row.public_jwk, row.kid, row.alg) };

@@ -5,7 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from './config.js';
 import { issueCode } from './auth-codes.js';
-import { encryptSecret } from './crypto-box.js';
+import { encryptSecret, type EncryptionKeys } from './crypto-box.js';
 import type { Db } from './db.js';
 import { AppError } from './errors.js';
 import type { FlowStore } from './flow-store.js';
@@ -20,6 +20,7 @@ export interface SignInDeps extends GrantDeps {
   readonly store: FlowStore;
   readonly twitter: TwitterClient;
   readonly db: Db;
+  readonly encryptionKeys: EncryptionKeys;
 }
 
 interface FlowRecord {
@@ -65,7 +66,8 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
 
   const access = await deps.twitter.accessToken({ token: params.token, secret: record.secret }, params.verifier);
   const profile = await deps.twitter.verifyCredentials(access);
-  const key = deps.encryptionKey;
+  // Sealed with the current key every time, so a sign-in after a key rotation re-encrypts them.
+  const key = deps.encryptionKeys;
   const user = await upsertUser(deps.db, profile, {
     token: encryptSecret(key, access.token, `twitter_token:${profile.twitterId}`),
     secret: encryptSecret(key, access.secret, `twitter_token_secret:${profile.twitterId}`),

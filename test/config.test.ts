@@ -155,3 +155,12 @@ t.test('operations settings: shutdown bound, metrics token, Redis key prefix', a
   t.match(problems, /METRICS_TOKEN must be at least 32 visible ASCII characters/);
   t.match(problemsOf({ METRICS_TOKEN: `${'a'.repeat(32)} b` }).join(), /METRICS_TOKEN/);
 });
+
+t.test('ENCRYPTION_KEYS_PREVIOUS lists earlier keys, each checked', async (t) => {
+  const a = Buffer.alloc(32, 1);
+  const b = Buffer.alloc(32, 2);
+  t.same(loadConfig({}).encryptionKeysPrevious, []);
+  t.same(loadConfig({ ENCRYPTION_KEYS_PREVIOUS: `${a.toString('hex')}, ${b.toString('base64url')}` }).encryptionKeysPrevious, [a, b]);
+  t.match(problemsOf({ ENCRYPTION_KEYS_PREVIOUS: `${a.toString('hex')},nope` }).join(), /ENCRYPTION_KEYS_PREVIOUS entry 2 must be 32 bytes/);
+  t.ok(Object.isFrozen(loadConfig({ ENCRYPTION_KEYS_PREVIOUS: a.toString('hex') }).encryptionKeysPrevious));
+});

@@ -50,8 +50,8 @@ t.test('Twitter credentials are stored encrypted', async (t) => {
   const callback = await signIn(new Browser(), roost, { user: 1 });
   t.equal(callback.status, 302);
   const row = await roost.deps.db.selectFrom('users').selectAll().where('twitter_id', '=', roost.users[1]!.id_str).executeTakeFirstOrThrow();
-  t.match(row.twitter_token_sealed, /^v1\./);
-  t.match(row.twitter_token_secret_sealed, /^v1\./);
+  t.match(row.twitter_token_sealed, /^v2\./);
+  t.match(row.twitter_token_secret_sealed, /^v2\./);
   t.equal(row.email, roost.users[1]!.email);
 });
 

@@ -92,7 +92,7 @@ async function startBehind(t: Teardown, env: Record<string, string>) {
   let offset = -60 * MINUTE;
   const now = () => Date.now() + offset;
   const roost = await startRoost(t, { now, env: { ACCESS_TOKEN_TTL: '7200', JWKS_MAX_AGE: '300', ...env } });
-  const commands: KeysContext = { db: roost.deps.db, encryptionKey: roost.deps.encryptionKey, policy: keyPolicy(roost.config), alg: roost.config.jwtAlg, now };
+  const commands: KeysContext = { db: roost.deps.db, encryptionKey: roost.deps.encryptionKeys, policy: keyPolicy(roost.config), alg: roost.config.jwtAlg, now };
   const advance = async (ms: number) => {
     offset += ms;
     await roost.deps.keys.refresh();

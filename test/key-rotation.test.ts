@@ -40,7 +40,7 @@ const b = await startRoost(t, {
 });
 const replicas = [a, b];
 const policy = keyPolicy(a.config);
-const commands: KeysContext = { db: a.deps.db, encryptionKey: a.deps.encryptionKey, policy, alg: a.config.jwtAlg, now };
+const commands: KeysContext = { db: a.deps.db, encryptionKey: a.deps.encryptionKeys, policy, alg: a.config.jwtAlg, now };
 
 /** Time passes: the clock moves, and each replica's refresh timer fires (as it would every KEY_REFRESH_INTERVAL). */
 async function advance(ms: number): Promise<void> {

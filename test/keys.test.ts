@@ -85,7 +85,7 @@ t.test('replicas starting at once on an empty database create exactly one key', 
   const rows = await db.selectFrom('signing_keys').selectAll().execute();
   t.equal(rows.length, 1);
   t.equal(rows[0]?.state, 'current');
-  t.match(rows[0]?.private_jwk_sealed, /^v1\./);
+  t.match(rows[0]?.private_jwk_sealed, /^v2\./);
   t.notOk('d' in (rows[0]?.public_jwk ?? {}), 'the public JWK column holds no private member');
   t.equal((await ring(t, db, key, clock)).signingKey().kid, rings[0]?.signingKey().kid, 'a restart reads the same key');
   t.same(new Set(rings.map((r) => r.published().etag)).size, 1, 'every replica publishes the same bytes');
@@ -95,7 +95,7 @@ t.test('another ENCRYPTION_KEY cannot open the key', async (t) => {
   const db = await freshDb(t);
   const clock = { now: Date.now() };
   await ring(t, db, randomBytes(32), clock);
-  await t.rejects(ring(t, db, randomBytes(32), clock), /cannot be decrypted: is ENCRYPTION_KEY the one it was created with/);
+  await t.rejects(ring(t, db, randomBytes(32), clock), /cannot be decrypted: is ENCRYPTION_KEY \(or one of ENCRYPTION_KEYS_PREVIOUS\) the one it was sealed with/);
 });
 
 t.test('each algorithm: a key of the right type, kid = RFC 7638 thumbprint, public members only', async (t) => {
