@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -64,7 +65,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
-    trustProxy: false,
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : (config.trustProxy as boolean | string[]),
   });
 
   const routes: RouteEntry[] = [];
@@ -121,6 +123,19 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
 
   await app.register(cookie, { secret: deps.cookieSecret });
   await app.register(cors, corsOptions(config));
+  // Counters per client address, in Redis when there is one so every replica
+  // shares them. Routes opt in (the login routes do). If Redis fails the
+  // limit is skipped: the same request then meets the flow store's 503.
+  await app.register(rateLimit, {
+    global: false,
+    ...(deps.redis ? { redis: deps.redis, nameSpace: 'rate-limit:' } : {}),
+    skipOnError: true,
+    // The plugin's own key, except that a request whose connection is already
+    // gone (after a malformed pipelined request, say) has no address at all.
+    keyGenerator: (request) => (request.ip === undefined ? 'gone' : normalizeIP(request.ip, 64)),
+    errorResponseBuilder: (_request, context) =>
+      new AppError('rate_limited', `Too many requests from this address; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`),
+  });
   const options: RouteOptions = { config, deps };
   await app.register(healthRoutes, options);
   await app.register(docsRoutes, options);
@@ -168,6 +183,11 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
     .header('cache-control', 'no-store')
     .type('application/problem+json')
     .send(toProblem(error));
+}
+
+/** A hop count, as proxy-addr reads one: trust the nearest `count` proxies. */
+function trustHops(count: number) {
+  return (_address: string, hop: number) => hop < count;
 }
 
 function fromFastifyError(error: FastifyError): AppError {

@@ -61,6 +61,11 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** How long a closing process waits for in-flight requests. */
   readonly shutdownTimeoutMs: number;
+  /** Requests per client address and window on each of /login and /login/callback; 0 turns the limit off. */
+  readonly loginRateLimit: number;
+  readonly loginRateLimitWindow: number;
+  /** Fastify's trustProxy: whether, or which, proxies' X-Forwarded-For to believe. */
+  readonly trustProxy: boolean | number | readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -210,6 +215,7 @@ export function loadConfig(env: Env): Config {
   if (sessionIdleTtl > sessionTtl) {
     problems.push(`SESSION_IDLE_TTL (${sessionIdleTtl}) must not exceed SESSION_TTL (${sessionTtl})`);
   }
+  const trustProxy = parseTrustProxy(read('TRUST_PROXY'), problems);
 
   const logRaw = read('LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logRaw)) {
@@ -265,9 +271,31 @@ export function loadConfig(env: Env): Config {
     redisKeyPrefix,
     metricsToken,
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
+    loginRateLimit: integer('LOGIN_RATE_LIMIT', 60, 0, 1_000_000),
+    loginRateLimitWindow: integer('LOGIN_RATE_LIMIT_WINDOW', 60, 1, 86400),
+    trustProxy,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * TRUST_PROXY: unset or false trusts no proxy (X-Forwarded-For is ignored);
+ * true trusts every hop; a number trusts that many hops; otherwise a
+ * comma-separated list of proxy addresses or CIDR ranges.
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || ['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+  if (['true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const named = ['loopback', 'linklocal', 'uniquelocal'];
+  const bad = entries.filter((entry) => !named.includes(entry) && !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry));
+  if (bad.length > 0 || entries.length === 0) {
+    problems.push(`TRUST_PROXY must be true, false, a hop count, or comma-separated proxy addresses or CIDR ranges (got "${raw}")`);
+    return false;
+  }
+  return entries;
 }
 
 /** A 32-byte key from 64 hex digits or base64/base64url; undefined when it is anything else. */

@@ -9,6 +9,7 @@ import { keyPolicy } from './key-lifecycle.js';
 import { createKeyRing, type KeyRing } from './key-ring.js';
 import type { SigningKey } from './keys.js';
 import { loadOrCreateLocalSecrets } from './local-secrets.js';
+import type { RedisClient } from './redis.js';
 import { resealSigningKeys } from './reseal.js';
 import { createSessionCheck, type SessionCheck } from './session-check.js';
 import { createMetrics, instrumentTwitter, type Metrics } from './metrics.js';
@@ -17,6 +18,8 @@ import { createTwitterClient, type TwitterClient } from './twitter.js';
 export interface Deps {
   readonly db: Db;
   readonly store: FlowStore;
+  /** The Redis connection when REDIS_URL is set (the rate limiter counts there too). */
+  readonly redis: RedisClient | undefined;
   readonly twitter: TwitterClient;
   readonly signingKey: () => SigningKey;
   /** The signing key and the published key set, kept in step with Postgres. */
@@ -79,9 +82,10 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     }
 
     let store: FlowStore;
+    let redis: RedisClient | undefined;
     if (config.redisUrl !== undefined) {
       let lastError = '';
-      store = await createRedisStore({
+      const redisStore = await createRedisStore({
         url: config.redisUrl,
         keyPrefix: options.redisKeyPrefix ?? config.redisKeyPrefix,
         onError: (error) => {
@@ -92,6 +96,8 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
         },
         onCommandError: () => metrics.redisErrors.inc({ kind: 'command' }),
       });
+      store = redisStore;
+      redis = redisStore.redis;
     } else {
       logger.info('no REDIS_URL: using the in-process flow store (single instance only)');
       store = createMemoryStore(options.now);
@@ -129,6 +135,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     return {
       db,
       store,
+      redis,
       twitter,
       signingKey: () => keys.signingKey(),
       keys,

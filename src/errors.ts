@@ -15,6 +15,7 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
   twitter_unavailable: { status: 502, title: 'Twitter failed or could not be reached' },
   twitter_bad_response: { status: 502, title: 'Twitter answered something roost cannot use' },

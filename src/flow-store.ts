@@ -2,7 +2,7 @@
 // in-process map on the embedded defaults. Both honour one contract: a value
 // expires after its TTL and take() hands it out at most once.
 import { AppError } from './errors.js';
-import { connectRedis } from './redis.js';
+import { connectRedis, type RedisClient } from './redis.js';
 
 export interface FlowStore {
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -21,7 +21,12 @@ export interface RedisStoreOptions {
   readonly onCommandError?: (error: unknown) => void;
 }
 
-export async function createRedisStore(options: RedisStoreOptions): Promise<FlowStore> {
+export interface RedisFlowStore extends FlowStore {
+  /** The connection, shared with the rate limiter's counters. */
+  readonly redis: RedisClient;
+}
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<RedisFlowStore> {
   const redis = await connectRedis(options);
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -32,6 +37,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Flow
     }
   };
   return {
+    redis,
     put: (key, value, ttl) => call(async () => void (await redis.set(key, value, 'EX', ttl))),
     take: (key) => call(() => redis.getdel(key)),
     ping: () => call(async () => void (await redis.ping())),

@@ -164,3 +164,19 @@ t.test('ENCRYPTION_KEYS_PREVIOUS lists earlier keys, each checked', async (t) =>
   t.match(problemsOf({ ENCRYPTION_KEYS_PREVIOUS: `${a.toString('hex')},nope` }).join(), /ENCRYPTION_KEYS_PREVIOUS entry 2 must be 32 bytes/);
   t.ok(Object.isFrozen(loadConfig({ ENCRYPTION_KEYS_PREVIOUS: a.toString('hex') }).encryptionKeysPrevious));
 });
+
+t.test('rate limits and TRUST_PROXY', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.loginRateLimit, 60);
+  t.equal(defaults.loginRateLimitWindow, 60);
+  t.equal(defaults.trustProxy, false, 'X-Forwarded-For is not believed by default');
+  t.equal(loadConfig({ LOGIN_RATE_LIMIT: '0' }).loginRateLimit, 0);
+  t.match(problemsOf({ LOGIN_RATE_LIMIT: 'lots' }).join(), /LOGIN_RATE_LIMIT must be a whole number/);
+  t.match(problemsOf({ LOGIN_RATE_LIMIT_WINDOW: '0' }).join(), /LOGIN_RATE_LIMIT_WINDOW must be a whole number from 1/);
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1, loopback' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1', 'loopback']);
+  t.match(problemsOf({ TRUST_PROXY: 'everyone' }).join(), /TRUST_PROXY must be true, false, a hop count/);
+  t.match(problemsOf({ TRUST_PROXY: '10.0.0.1, evil host' }).join(), /TRUST_PROXY/);
+});

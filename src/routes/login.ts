@@ -1,5 +1,5 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { loadOpenApi, querystringSchema } from '../openapi.js';
@@ -27,8 +27,10 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   };
 
   const spec = loadOpenApi();
+  // Per client address, each route its own counter: slows flooding and guessing at the callback.
+  const limited: FastifyContextConfig = config.loginRateLimit > 0 ? { rateLimit: { max: config.loginRateLimit, timeWindow: config.loginRateLimitWindow * 1000 } } : {};
 
-  app.get('/login', { schema: { querystring: querystringSchema(spec, '/login', 'get') } }, async (request, reply) => {
+  app.get('/login', { schema: { querystring: querystringSchema(spec, '/login', 'get') }, config: limited }, async (request, reply) => {
     const param = parseReturnToParam(request.query as Query);
     if (!param.ok) throw new AppError('invalid_request', param.reason);
     const target = checkReturnTo(param.value, config.returnToOrigins);
@@ -48,7 +50,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
 
   const callbackRoute = {
     schema: { querystring: querystringSchema(spec, '/login/callback', 'get') },
-    config: { invalidCode: 'invalid_callback' as const },
+    config: { invalidCode: 'invalid_callback' as const, ...limited },
     // The callback's answer must not be cached or leak through Referer, errors included.
     onRequest: async (_request: unknown, reply: FastifyReply) => {
       reply.header('cache-control', 'no-store');

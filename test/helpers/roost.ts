@@ -49,6 +49,8 @@ export interface RoostOptions {
   readonly now?: () => number;
   /** Share this database (another roost's config.databaseUrl) instead of creating a schema; pass its ENCRYPTION_KEY too. */
   readonly databaseUrl?: string;
+  /** Share Redis keys (flows, rate-limit counters) with another instance, as replicas do. */
+  readonly redisKeyPrefix?: string;
   /** Runs on the built app before it listens, e.g. to add a route under test. */
   readonly configure?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -109,6 +111,8 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     COOKIE_SECRET: randomBytes(32).toString('hex'),
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'info',
+    // Test files sign in far more often than a person; rate-limit.test.ts sets its own.
+    LOGIN_RATE_LIMIT: '100000',
     ...storage,
     ...options.env,
   });
@@ -124,7 +128,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const deps = await createDeps(config, logger, { redisKeyPrefix: `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
+  const deps = await createDeps(config, logger, { redisKeyPrefix: options.redisKeyPrefix ?? `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
   const app = await buildApp(config, deps, logger);
   await options.configure?.(app);
   // Every response this instance sends is held to openapi.yaml.
