@@ -1,14 +1,17 @@
 // buildApp assembles the HTTP service from a config and its dependencies.
 // The one error handler turns everything into RFC 9457 problem details.
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
-import { AppError, toProblem, type ErrorCode } from './errors.js';
+import { AppError, serializeProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
 import { accountRoutes } from './routes/account.js';
 import { corsOptions } from './routes/cors.js';
@@ -65,6 +68,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
+    clientErrorHandler: answerClientError,
     // X-Forwarded-For is believed only from the proxies TRUST_PROXY names.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : (config.trustProxy as boolean | string[]),
   });
@@ -79,7 +83,17 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
+  });
+  // Security headers on every response (nosniff, frame and referrer
+  // policies, a CSP); the HTML pages set stricter CSPs of their own.
+  const https = config.publicUrl.startsWith('https:');
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { frameAncestors: ["'none'"], ...(https ? {} : { upgradeInsecureRequests: null }) },
+    },
+    xFrameOptions: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: false } : false,
   });
   // While closing, each answer ends its connection: fastify keeps idle
   // keep-alive connections for 72 s, which would hold the shutdown open.
@@ -107,8 +121,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     request.log.error({ route: request.routeOptions.url, status: reply.statusCode }, 'refused a redirect off the allowed origins');
     reply.removeHeader('location');
     const error = new AppError('internal_error', 'Something went wrong on our side');
-    reply.status(error.status).header('cache-control', 'no-store').type('application/problem+json');
-    return JSON.stringify(toProblem(error));
+    reply.status(error.status).header('cache-control', 'no-store').type('application/problem+json; charset=utf-8');
+    return serializeProblem(error);
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -181,8 +195,31 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
     .status(error.status)
     .headers(error.headers)
     .header('cache-control', 'no-store')
-    .type('application/problem+json')
-    .send(toProblem(error));
+    .type('application/problem+json; charset=utf-8')
+    .send(serializeProblem(error));
+}
+
+/**
+ * Requests Node's HTTP parser refuses (malformed, headers too large, too
+ * slow) never reach a route; they still get a problem+json answer. Nothing
+ * is logged: the error carries the raw bytes, cookies and all.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const appError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('headers_too_large', 'The request line and headers must stay under 16 KiB')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('request_timeout', 'The request did not arrive in time')
+        : new AppError('invalid_request', 'The request is not valid HTTP');
+  const body = serializeProblem(appError);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** A hop count, as proxy-addr reads one: trust the nearest `count` proxies. */

@@ -12,10 +12,12 @@ export const ERRORS = {
   invalid_grant: { status: 400, title: 'The grant is invalid, expired, revoked or already used' },
   unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
   not_found: { status: 404, title: 'Not found' },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
   internal_error: { status: 500, title: 'Internal error' },
   twitter_unavailable: { status: 502, title: 'Twitter failed or could not be reached' },
   twitter_bad_response: { status: 502, title: 'Twitter answered something roost cannot use' },
@@ -77,4 +79,13 @@ export function toProblem(error: AppError): Problem {
     detail: error.detail,
     code: error.code,
   };
+}
+
+/**
+ * The problem as JSON, with <, >, & and the JavaScript line separators
+ * escaped: the detail may quote a path or value the client sent, and no
+ * response should carry it in a form a browser could read as markup.
+ */
+export function serializeProblem(error: AppError): string {
+  return JSON.stringify(toProblem(error)).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

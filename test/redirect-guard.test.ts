@@ -49,7 +49,7 @@ t.test('a route that redirects off-origin answers 500 instead', async (t) => {
   const off = await fetch(`${roost.url}/careless?to=${encodeURIComponent('https://evil.example/')}`, { redirect: 'manual' });
   t.equal(off.status, 500);
   t.equal(off.headers.get('location'), null);
-  t.equal(off.headers.get('content-type'), 'application/problem+json');
+  t.equal(off.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   t.match(await off.json(), { code: 'internal_error' });
   t.ok(roost.logs.some((line) => line.msg === 'refused a redirect off the allowed origins'));
 

@@ -2,13 +2,12 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
+import { flowCookie } from '../flow-cookie.js';
 import { loadOpenApi, querystringSchema } from '../openapi.js';
 import { parseCallbackParams, parseCodeRequestParams, parseReturnToParam, type Query } from '../login-params.js';
 import { checkReturnTo, hasCodeResponseParams } from '../return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../sign-in.js';
 import { clientInfo } from './client-info.js';
-
-export const FLOW_COOKIE = 'roost_flow';
 
 export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const signIn: SignInDeps = { ...deps, config };
@@ -17,14 +16,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   app.addHook('onError', async (request, _reply, error) => {
     metrics.signInsFailed.inc({ step: request.routeOptions.url === '/login' ? 'start' : 'finish', reason: toAppError(error, request).code });
   });
-  const cookieOptions = {
-    path: '/login',
-    httpOnly: true,
-    // Lax, not Strict: the browser must send it on the top-level redirect back from Twitter.
-    sameSite: 'lax' as const,
-    secure: config.publicUrl.startsWith('https:'),
-    signed: true,
-  };
+  const { name: cookieName, options: cookieOptions } = flowCookie(config.publicUrl);
 
   const spec = loadOpenApi();
   // Per client address, each route its own counter: slows flooding and guessing at the callback.
@@ -43,8 +35,10 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const started = await startSignIn(signIn, target.url, codeRequest.value);
     metrics.signInsStarted.inc();
     return reply
-      .setCookie(FLOW_COOKIE, started.binding, { ...cookieOptions, maxAge: config.flowTtl })
+      .setCookie(cookieName, started.binding, { ...cookieOptions, maxAge: config.flowTtl })
       .header('cache-control', 'no-store')
+      // The Location carries the request token (RFC 9700 §4.2).
+      .header('referrer-policy', 'no-referrer')
       .redirect(started.location, 302);
   });
 
@@ -60,9 +54,9 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   app.get('/login/callback', callbackRoute, async (request, reply) => {
     const params = parseCallbackParams(request.query as Query);
     if (!params.ok) throw new AppError('invalid_callback', params.reason);
-    const raw = request.cookies[FLOW_COOKIE];
+    const raw = request.cookies[cookieName];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
-    reply.clearCookie(FLOW_COOKIE, cookieOptions);
+    reply.clearCookie(cookieName, cookieOptions);
     const location = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
     if (params.value.kind === 'denied') metrics.signInsDenied.inc();
     else {
