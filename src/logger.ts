@@ -11,7 +11,7 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       serializers: {
         req: (req: { method?: string; url?: string }) => ({ method: req.method, path: pathOf(req.url) }),
         res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
-        err: pino.stdSerializers.err,
+        err: serializeError,
       },
       // A second line of defence in case a header object is ever logged.
       redact: {
@@ -31,4 +31,17 @@ export async function prettyDestination(): Promise<pino.DestinationStream> {
 
 export function pathOf(url: string | undefined): string | undefined {
   return url === undefined ? undefined : url.split('?', 1)[0];
+}
+
+/**
+ * An error as type, message, code and stack (the stack includes the cause
+ * chain's messages). Nothing else: libraries hang request data on their
+ * errors (ioredis the command and its arguments, Node's HTTP parser the raw
+ * request bytes), and that can hold secrets.
+ */
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { type, message, stack } = pino.stdSerializers.err(error);
+  const code = (error as { code?: unknown }).code;
+  return { type, message, stack, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
 }

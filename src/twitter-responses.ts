@@ -161,8 +161,13 @@ export function clockSkewSeconds(dateHeader: string | null, localNowMs: number):
   return Math.round((localNowMs - remote) / 1000);
 }
 
-/** Twitter's own message, made safe to log: one short line of printable characters. */
-export function loggableMessage(message: string | undefined): string | undefined {
+/**
+ * Twitter's own message, made safe to log: one short line of printable
+ * characters, without the token the request carried and without the
+ * values of any OAuth parameters it echoes.
+ */
+export function loggableMessage(message: string | undefined, sentToken?: string): string | undefined {
   if (message === undefined) return undefined;
-  return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  const safe = (sentToken ? message.split(sentToken).join('[token]') : message).replace(/(oauth_[a-z_]+)\s*=\s*("[^"]*"|[^\s,&]*)/gi, '$1=[redacted]');
+  return safe.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }

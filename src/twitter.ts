@@ -116,7 +116,7 @@ export function createTwitterClient(options: TwitterClientOptions): TwitterClien
   };
 
   const report = (endpoint: string, answer: Answer, error: TwitterErrorBody, token: string | undefined) => {
-    const message = loggableMessage(token ? error.message?.split(token).join('[token]') : error.message);
+    const message = loggableMessage(error.message, token);
     options.onTwitterError?.({ endpoint, status: answer.status, code: error.code, message });
   };
 
