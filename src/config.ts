@@ -29,6 +29,8 @@ export interface Config {
   readonly sandbox: boolean;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** The longest a database query may take before the request fails with a 503. */
+  readonly databaseTimeoutMs: number;
   readonly redisUrl: string | undefined;
   readonly dataDir: string;
   readonly returnToOrigins: readonly string[];
@@ -250,6 +252,7 @@ export function loadConfig(env: Env): Config {
     sandbox,
     databaseUrl,
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseTimeoutMs: integer('DATABASE_TIMEOUT_MS', 5000, 100, 60000),
     redisUrl,
     dataDir: read('DATA_DIR') ?? '.data',
     returnToOrigins: [...origins],

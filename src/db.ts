@@ -70,6 +70,8 @@ export type Db = Kysely<Database>;
 export interface DatabaseOptions {
   readonly databaseUrl: string | undefined;
   readonly poolSize: number;
+  /** Query timeout; connecting may take at most this too, and never more than 2 s. Default 5000. */
+  readonly timeoutMs?: number;
   readonly dataDir: string;
   readonly onPoolError?: (error: Error) => void;
   /** Each failed attempt to get a connection, counted by the metrics. */
@@ -87,8 +89,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
       connectionString: options.databaseUrl,
       max: options.poolSize,
       // Fail fast when Postgres is away instead of queueing requests forever.
-      connectionTimeoutMillis: 2000,
-      query_timeout: 5000,
+      connectionTimeoutMillis: Math.min(2000, options.timeoutMs ?? 5000),
+      query_timeout: options.timeoutMs ?? 5000,
     });
     pool.on('error', (error) => options.onPoolError?.(error));
     // pg-pool listens for errors only on idle clients: a connection that drops

@@ -59,6 +59,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     const db = await createDatabase({
       databaseUrl: config.databaseUrl,
       poolSize: config.databasePoolSize,
+      timeoutMs: config.databaseTimeoutMs,
       dataDir: config.dataDir,
       onPoolError: (error) => {
         metrics.postgresErrors.inc({ kind: 'connection' });

@@ -180,3 +180,9 @@ t.test('rate limits and TRUST_PROXY', async (t) => {
   t.match(problemsOf({ TRUST_PROXY: 'everyone' }).join(), /TRUST_PROXY must be true, false, a hop count/);
   t.match(problemsOf({ TRUST_PROXY: '10.0.0.1, evil host' }).join(), /TRUST_PROXY/);
 });
+
+t.test('DATABASE_TIMEOUT_MS bounds every query', async (t) => {
+  t.equal(loadConfig({}).databaseTimeoutMs, 5000);
+  t.equal(loadConfig({ DATABASE_TIMEOUT_MS: '1500' }).databaseTimeoutMs, 1500);
+  t.match(problemsOf({ DATABASE_TIMEOUT_MS: '10' }).join(), /DATABASE_TIMEOUT_MS must be a whole number from 100 to 60000/);
+});
