@@ -78,3 +78,21 @@ t.test('the built-in sandbox accepts only roost’s own callback, as Twitter doe
   const ok = await client.requestToken(roost.config.callbackUrl);
   t.type(ok.token, 'string');
 });
+
+t.test('every route that takes a return_to refuses the hostile table: /login and /logout', async (t) => {
+  const roost = await startRoost(t);
+  const hostile = hostileReturnTos(APP_ORIGIN).filter(({ value }) => value !== '');
+  for (const { category, value } of hostile) {
+    const login = await fetch(`${roost.url}/login?return_to=${encodeURIComponent(value)}`, { redirect: 'manual' });
+    const logout = await fetch(`${roost.url}/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ return_to: value, refresh_token: 'x'.repeat(43) }).toString(),
+    });
+    for (const [route, response] of [['/login', login], ['/logout', logout]] as const) {
+      t.ok(response.status === 400 && response.headers.get('location') === null, `${route} ${category}: ${printable(value)} → ${response.status}`);
+      await response.arrayBuffer();
+    }
+  }
+});
