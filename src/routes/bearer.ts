@@ -1,4 +1,4 @@
-// Bearer access tokens (RFC 6750 §2.1) for the session routes: the header
+// Bearer access tokens (RFC 6750 §2.1) for /me and the session routes: the header
 // read strictly, the JWT verified against roost's own keys, and the session
 // it names checked. Failures are 401 invalid_token with WWW-Authenticate.
 import type { FastifyRequest } from 'fastify';
