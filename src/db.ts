@@ -92,11 +92,13 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
       connectionTimeoutMillis: Math.min(2000, options.timeoutMs ?? 5000),
       query_timeout: options.timeoutMs ?? 5000,
     });
-    pool.on('error', (error) => options.onPoolError?.(error));
     // pg-pool listens for errors only on idle clients: a connection that drops
     // while a query holds it would emit an unhandled 'error' and end the
-    // process. The query itself still fails (503); this only keeps the process up.
+    // process. The query itself still fails (503); this only keeps the process
+    // up. Every client reports here, so the pool's own re-emission of an idle
+    // client's error is not reported twice (but must be listened to).
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
+    pool.on('error', () => {});
     const counted = {
       connect: () =>
         pool.connect().catch((error: unknown) => {
