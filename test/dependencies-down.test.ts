@@ -2,22 +2,14 @@
 // 503 problem, nothing hangs, and service resumes by itself.
 import t from 'tap';
 import { Browser, fragmentOf } from './helpers/browser.js';
-import { startCuttableProxy } from './helpers/cuttable-proxy.js';
+import { startDependencyProxies } from './helpers/dependency-proxies.js';
 import { signIn } from './helpers/flow.js';
-import { APP_ORIGIN, createTestSchema, startRoost, TEST_REDIS_URL } from './helpers/roost.js';
+import { APP_ORIGIN, startRoost } from './helpers/roost.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const schemaUrl = new URL(await createTestSchema(t));
-const postgres = await startCuttableProxy(schemaUrl.hostname, Number(schemaUrl.port || 5432));
-const redisUrl = new URL(TEST_REDIS_URL);
-const redis = await startCuttableProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-t.teardown(async () => {
-  await postgres.close();
-  await redis.close();
-});
-schemaUrl.host = `127.0.0.1:${postgres.port}`;
-const roost = await startRoost(t, { env: { DATABASE_URL: schemaUrl.href, REDIS_URL: `redis://127.0.0.1:${redis.port}` } });
+const { postgres, redis, databaseUrl, redisUrl } = await startDependencyProxies(t);
+const roost = await startRoost(t, { env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
 
 const loginUrl = `${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`;
 

@@ -6,9 +6,9 @@ import { connect } from 'node:net';
 import t from 'tap';
 import { decryptSecret } from '../src/crypto-box.js';
 import { Browser, fragmentOf } from './helpers/browser.js';
-import { startCuttableProxy } from './helpers/cuttable-proxy.js';
+import { startDependencyProxies } from './helpers/dependency-proxies.js';
 import { answer, hang, reset, startFakeTwitter, twitterError, WORKING, type Behaviour, type Endpoint } from './helpers/fake-twitter.js';
-import { APP_ORIGIN, createTestSchema, startRoost, TEST_REDIS_URL } from './helpers/roost.js';
+import { APP_ORIGIN, startRoost } from './helpers/roost.js';
 
 const secret = (label: string) => `${label}-${randomBytes(12).toString('hex')}`;
 const consumerSecret = secret('consumer-secret');
@@ -46,15 +46,7 @@ function issueFreshTokens() {
   return tokens;
 }
 
-const schemaUrl = new URL(await createTestSchema(t));
-const postgres = await startCuttableProxy(schemaUrl.hostname, Number(schemaUrl.port || 5432));
-const redisUrl = new URL(TEST_REDIS_URL);
-const redis = await startCuttableProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-t.teardown(async () => {
-  await postgres.close();
-  await redis.close();
-});
-schemaUrl.host = `127.0.0.1:${postgres.port}`;
+const { postgres, redis, databaseUrl, redisUrl } = await startDependencyProxies(t);
 const roost = await startRoost(t, {
   providerUrl: twitter.url,
   env: {
@@ -62,8 +54,8 @@ const roost = await startRoost(t, {
     TWITTER_CONSUMER_SECRET: consumerSecret,
     ENCRYPTION_KEY: encryptionKey.toString('hex'),
     COOKIE_SECRET: cookieSecret,
-    DATABASE_URL: schemaUrl.href,
-    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
   },
 });
 

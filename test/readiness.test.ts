@@ -2,21 +2,12 @@
 // test can cut: the answer names the check that failed, and recovers.
 import pg from 'pg';
 import t from 'tap';
-import { startCuttableProxy } from './helpers/cuttable-proxy.js';
-import { createTestSchema, startRoost, TEST_REDIS_URL } from './helpers/roost.js';
+import { startDependencyProxies } from './helpers/dependency-proxies.js';
+import { startRoost } from './helpers/roost.js';
 import { checkReadiness } from '../src/readiness.js';
 
-const schemaUrl = new URL(await createTestSchema(t));
-const postgres = await startCuttableProxy(schemaUrl.hostname, Number(schemaUrl.port || 5432));
-const redisUrl = new URL(TEST_REDIS_URL);
-const redis = await startCuttableProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-t.teardown(async () => {
-  await postgres.close();
-  await redis.close();
-});
-const directUrl = schemaUrl.href;
-schemaUrl.host = `127.0.0.1:${postgres.port}`;
-const roost = await startRoost(t, { env: { DATABASE_URL: schemaUrl.href, REDIS_URL: `redis://127.0.0.1:${redis.port}` } });
+const { postgres, redis, databaseUrl, directDatabaseUrl, redisUrl } = await startDependencyProxies(t);
+const roost = await startRoost(t, { env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
 
 async function readyz() {
   const started = performance.now();
@@ -77,7 +68,7 @@ t.test('Postgres away: 503 naming postgres, migrations unknown, a postgres error
 });
 
 t.test('a migration missing from the database: 503 naming migrations', async (t) => {
-  const admin = new pg.Client({ connectionString: directUrl });
+  const admin = new pg.Client({ connectionString: directDatabaseUrl });
   await admin.connect();
   t.teardown(() => admin.end());
   const { rows } = await admin.query<{ name: string; timestamp: string }>('select name, timestamp from kysely_migration');
