@@ -1,0 +1,35 @@
+// Entry of the helper processes the benchmark starts, each in its own
+// process so its CPU time is its own: `serve.ts provider|node-http|fastify`.
+// Listens on a free loopback port and sends { url } to the parent over IPC.
+import type { AddressInfo } from 'node:net';
+import { createFastifyCeiling, createNodeHttpCeiling, type CeilingBody } from './ceilings.js';
+import { createLoadProvider } from './load-provider.js';
+
+const role = process.argv[2];
+const host = '127.0.0.1';
+const tell = (port: number) => process.send?.({ url: `http://${host}:${port}` });
+
+const ceiling = (): CeilingBody => JSON.parse(process.env.BENCH_CEILING_BODY ?? '{}') as CeilingBody;
+
+if (role === 'provider') {
+  const server = createLoadProvider({
+    consumerKey: process.env.BENCH_CONSUMER_KEY ?? '',
+    consumerSecret: process.env.BENCH_CONSUMER_SECRET ?? '',
+    latencyMs: Number(process.env.BENCH_LATENCY_MS ?? 0),
+    users: Number(process.env.BENCH_USERS ?? 10_000),
+  });
+  server.listen(0, host, () => tell((server.address() as AddressInfo).port));
+} else if (role === 'node-http') {
+  const server = createNodeHttpCeiling(ceiling());
+  server.listen(0, host, () => tell((server.address() as AddressInfo).port));
+} else if (role === 'fastify') {
+  const app = createFastifyCeiling(ceiling());
+  await app.listen({ host, port: 0 });
+  tell((app.server.address() as AddressInfo).port);
+} else {
+  process.stderr.write(`serve.ts: unknown role ${String(role)}\n`);
+  process.exit(2);
+}
+
+// The parent going away (even killed) ends this process too.
+process.on('disconnect', () => process.exit(0));
