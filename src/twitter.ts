@@ -3,6 +3,7 @@
 import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import { AppError } from './errors.js';
+import { createOutboundHttp, OutboundError } from './outbound-http.js';
 import {
   clockSkewSeconds,
   describeTwitterFailure,
@@ -86,25 +87,20 @@ export function createTwitterClient(options: TwitterClientOptions): TwitterClien
     skewReported = off;
   };
 
+  const outbound = createOutboundHttp({ timeoutMs: options.timeoutMs, maxBodyBytes: MAX_ANSWER_BYTES });
   const send = async (endpoint: string, method: string, target: string, headers: Record<string, string>): Promise<Answer> => {
-    let response: Response;
-    let body: string;
+    let answer;
     try {
-      response = await fetch(target, {
-        method,
-        headers: { ...headers, accept: 'application/json, text/plain, */*' },
-        signal: AbortSignal.timeout(options.timeoutMs),
-        redirect: 'error',
-      });
-      body = await readBounded(response);
+      answer = await outbound.request(method, target, { ...headers, accept: 'application/json, text/plain, */*' });
     } catch (error) {
-      if (error instanceof AppError) throw error;
-      if (error instanceof Error && error.name === 'TimeoutError') {
+      const kind = error instanceof OutboundError ? error.kind : 'unreachable';
+      if (kind === 'too_large') throw new AppError('twitter_bad_response', `Twitter's answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+      if (kind === 'timeout') {
         throw new AppError('twitter_timeout', `Twitter did not answer ${endpoint} within ${options.timeoutMs} ms`, { cause: error });
       }
       throw new AppError('twitter_unavailable', `Twitter could not be reached for ${endpoint}`, { cause: error });
     }
-    return { status: response.status, body, skewSeconds: clockSkewSeconds(response.headers.get('date'), now()) };
+    return { status: answer.status, body: answer.body, skewSeconds: clockSkewSeconds(answer.date, now()) };
   };
 
   const failure = (endpoint: string, answer: Answer, token: string | undefined, callbackUrl?: string) => {
@@ -197,24 +193,4 @@ export function createTwitterClient(options: TwitterClientOptions): TwitterClien
 
 function twitterErrorMember(error: TwitterErrorBody): { members?: Record<string, number> } {
   return error.code === undefined ? {} : { members: { twitter_error: error.code } };
-}
-
-async function readBounded(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_ANSWER_BYTES) {
-    await response.body?.cancel();
-    throw new AppError('twitter_bad_response', `Twitter's answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (response.body) {
-    for await (const chunk of response.body) {
-      size += chunk.byteLength;
-      if (size > MAX_ANSWER_BYTES) {
-        throw new AppError('twitter_bad_response', `Twitter's answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-      }
-      chunks.push(chunk);
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
