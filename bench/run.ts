@@ -150,35 +150,7 @@ async function main(): Promise<void> {
     }
   }
   const afterFlows = processMemory(roost.pid);
-
-  // The JWKS bytes roost serves, so the ceilings send exactly the same.
-  const jwksAnswer = await fetch(new URL('/.well-known/jwks.json', roost.url));
-  const ceilingBody = JSON.stringify({
-    body: await jwksAnswer.text(),
-    contentType: jwksAnswer.headers.get('content-type') ?? 'application/json',
-    cacheControl: jwksAnswer.headers.get('cache-control') ?? 'no-store',
-  });
-  const nodeHttp = await startHelper('node-http', { BENCH_CEILING_BODY: ceilingBody });
-  cleanups.push(() => nodeHttp.stop());
-  const fastify = await startHelper('fastify', { BENCH_CEILING_BODY: ceilingBody });
-  cleanups.push(() => fastify.stop());
-  if (lastToken === undefined) throw new Error('no sign-in completed, so there is no token for /me');
-  const targets = [
-    { name: 'node:http, same bytes as the JWKS', url: `${nodeHttp.url}/.well-known/jwks.json`, pid: nodeHttp.pid },
-    { name: 'Fastify, same bytes as the JWKS', url: `${fastify.url}/.well-known/jwks.json`, pid: fastify.pid },
-    { name: 'roost GET /.well-known/jwks.json', url: `${roost.url}/.well-known/jwks.json`, pid: roost.pid },
-    { name: 'roost GET /me', url: `${roost.url}/me`, pid: roost.pid, headers: { authorization: `Bearer ${lastToken}` } },
-  ];
-  const http: HttpPhase[] = [];
-  for (const target of targets) {
-    await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: 1 });
-    const cpuBefore = processCpuMs(target.pid);
-    const loadavg = os.loadavg()[0] as number;
-    const result = await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: HTTP_SECONDS });
-    const cpuMs = processCpuMs(target.pid) - cpuBefore;
-    http.push({ name: target.name, ...result, serverCpuMsPerRequest: round(cpuMs / Math.max(1, result.requests), 4), loadavg1: round(loadavg, 2) });
-    say(`${target.name}: ${result.reqPerSec} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
-  }
+  const http = HTTP_SECONDS > 0 ? await measureHttpPhases(roost, lastToken) : [];
   const end = processMemory(roost.pid);
   const leftoverFlows = await countKeys(redis, 'roost:flow:*');
 
@@ -216,6 +188,39 @@ async function main(): Promise<void> {
     writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), markdown));
     say('README.md Performance section updated');
   }
+}
+
+/** JWKS and /me with autocannon, beside bare node:http and Fastify servers sending the same bytes. */
+async function measureHttpPhases(roost: RoostProcess, token: string | undefined): Promise<HttpPhase[]> {
+  // The JWKS bytes roost serves, so the ceilings send exactly the same.
+  const jwksAnswer = await fetch(new URL('/.well-known/jwks.json', roost.url));
+  const ceilingBody = JSON.stringify({
+    body: await jwksAnswer.text(),
+    contentType: jwksAnswer.headers.get('content-type') ?? 'application/json',
+    cacheControl: jwksAnswer.headers.get('cache-control') ?? 'no-store',
+  });
+  const nodeHttp = await startHelper('node-http', { BENCH_CEILING_BODY: ceilingBody });
+  cleanups.push(() => nodeHttp.stop());
+  const fastify = await startHelper('fastify', { BENCH_CEILING_BODY: ceilingBody });
+  cleanups.push(() => fastify.stop());
+  if (token === undefined) throw new Error('no sign-in completed, so there is no token for /me');
+  const targets = [
+    { name: 'node:http, same bytes as the JWKS', url: `${nodeHttp.url}/.well-known/jwks.json`, pid: nodeHttp.pid },
+    { name: 'Fastify, same bytes as the JWKS', url: `${fastify.url}/.well-known/jwks.json`, pid: fastify.pid },
+    { name: 'roost GET /.well-known/jwks.json', url: `${roost.url}/.well-known/jwks.json`, pid: roost.pid },
+    { name: 'roost GET /me', url: `${roost.url}/me`, pid: roost.pid, headers: { authorization: `Bearer ${token}` } },
+  ];
+  const http: HttpPhase[] = [];
+  for (const target of targets) {
+    await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: 1 });
+    const cpuBefore = processCpuMs(target.pid);
+    const loadavg = os.loadavg()[0] as number;
+    const result = await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: HTTP_SECONDS });
+    const cpuMs = processCpuMs(target.pid) - cpuBefore;
+    http.push({ name: target.name, ...result, serverCpuMsPerRequest: round(cpuMs / Math.max(1, result.requests), 4), loadavg1: round(loadavg, 2) });
+    say(`${target.name}: ${result.reqPerSec} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
+  }
+  return http;
 }
 
 interface Snapshot {
