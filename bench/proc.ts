@@ -11,13 +11,24 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** User plus system CPU time of a process, in milliseconds (resolution: one clock tick, usually 10 ms). */
-export function processCpuMs(pid: number): number {
+export interface ProcessCpu {
+  readonly userMs: number;
+  readonly systemMs: number;
+}
+
+/** CPU time of a process in milliseconds, user and kernel (resolution: one clock tick, usually 10 ms). */
+export function processCpu(pid: number): ProcessCpu {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name may hold spaces and parentheses; the fields start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // proc(5): utime and stime are fields 14 and 15; fields[0] here is field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  return { userMs: (Number(fields[11]) * 1000) / CLOCK_TICKS, systemMs: (Number(fields[12]) * 1000) / CLOCK_TICKS };
+}
+
+/** User plus system CPU time of a process, in milliseconds. */
+export function processCpuMs(pid: number): number {
+  const cpu = processCpu(pid);
+  return cpu.userMs + cpu.systemMs;
 }
 
 /** Sum over several processes; one that has gone away counts as zero. */

@@ -72,7 +72,10 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
           });
           response.on('error', (error) => fail(new OutboundError('unreachable', 'the connection failed while reading the answer', { cause: error })));
           // Closed before the end of the body: no error event is promised, so this is the catch-all.
-          response.on('close', () => fail(new OutboundError('unreachable', 'the connection closed before the answer was complete')));
+          // (Checked first: 'close' also follows every complete answer, and an Error is costly to build.)
+          response.on('close', () => {
+            if (!done) fail(new OutboundError('unreachable', 'the connection closed before the answer was complete'));
+          });
         });
         const deadline = setTimeout(() => fail(new OutboundError('timeout', `no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
         outgoing.on('error', (error) => fail(new OutboundError('unreachable', 'the request failed', { cause: error })));
