@@ -79,7 +79,9 @@ async function main(): Promise<void> {
 
   const port = await freePort();
   const logPath = path.join(os.tmpdir(), `roost-bench-${process.pid}.log`);
-  cleanups.push(async () => rmSync(logPath, { force: true }));
+  // Kept when roost runs with extra Node flags (a profiling run), so their output can be read.
+  if (process.env.BENCH_ROOST_NODE_ARGS) say(`roost's log: ${logPath}`);
+  else cleanups.push(async () => rmSync(logPath, { force: true }));
   const roostEnv = {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
   const afterFlows = processMemory(roost.pid);
   const http = HTTP_SECONDS > 0 ? await measureHttpPhases(roost, lastToken) : [];
   const end = processMemory(roost.pid);
+  if (process.env.BENCH_ROOST_NODE_ARGS) say(readFileSync(`/proc/${roost.pid}/status`, 'utf8').split('\n').filter((line) => /^(Vm|Rss)/.test(line)).join('\n'));
   const leftoverFlows = await countKeys(redis, 'roost:flow:*');
 
   const results: BenchResults = {
