@@ -211,38 +211,37 @@ async function measureHttpPhases(roost: RoostProcess, token: string | undefined)
   const fastify = await startHelper('fastify', { BENCH_CEILING_BODY: ceilingBody });
   cleanups.push(() => fastify.stop());
   if (token === undefined) throw new Error('no sign-in completed, so there is no token for /me');
-  const targets = [
+  const targets: Array<{ name: string; url: string; pid: number; headers?: Record<string, string> }> = [
     { name: 'node:http, same bytes as the JWKS', url: `${nodeHttp.url}/.well-known/jwks.json`, pid: nodeHttp.pid },
     { name: 'Fastify, same bytes as the JWKS', url: `${fastify.url}/.well-known/jwks.json`, pid: fastify.pid },
     { name: 'roost GET /.well-known/jwks.json', url: `${roost.url}/.well-known/jwks.json`, pid: roost.pid },
     { name: 'roost GET /me', url: `${roost.url}/me`, pid: roost.pid, headers: { authorization: `Bearer ${token}` } },
   ];
   for (const target of targets) await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: 1 });
-  const rounds = targets.map(() => ({ results: [] as HttpLoadResult[], cpuMs: 0, loadavg: [] as number[] }));
+  const tallies = targets.map((target) => ({ target, results: [] as HttpLoadResult[], cpuMs: 0, loadavg1: [] as number[] }));
   for (let round = 0; round < HTTP_ROUNDS; round++) {
-    for (const [i, target] of targets.entries()) {
-      const cpuBefore = processCpuMs(target.pid);
-      rounds[i]?.loadavg.push(os.loadavg()[0] as number);
-      const result = await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: HTTP_SECONDS / HTTP_ROUNDS });
-      (rounds[i] as { cpuMs: number }).cpuMs += processCpuMs(target.pid) - cpuBefore;
-      rounds[i]?.results.push(result);
+    for (const tally of tallies) {
+      const { url, pid, headers } = tally.target;
+      const cpuBefore = processCpuMs(pid);
+      tally.loadavg1.push(os.loadavg()[0] as number);
+      tally.results.push(await measureHttp({ url, headers: headers ?? {}, connections: CONNECTIONS, durationS: HTTP_SECONDS / HTTP_ROUNDS }));
+      tally.cpuMs += processCpuMs(pid) - cpuBefore;
     }
   }
-  const http = targets.map((target, i): HttpPhase => {
-    const { results, cpuMs, loadavg } = rounds[i] as (typeof rounds)[number];
-    // The median round speaks for the target; errors and CPU count over all rounds.
+  const http = tallies.map(({ target, results, cpuMs, loadavg1 }): HttpPhase => {
+    // The median round speaks for the target; requests, failures and CPU count over all rounds.
     const middle = [...results].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(results.length / 2)] as HttpLoadResult;
-    const requests = results.reduce((sum, r) => sum + r.requests, 0);
+    const sum = (pick: (result: HttpLoadResult) => number) => results.reduce((total, result) => total + pick(result), 0);
     const phase: HttpPhase = {
       name: target.name,
       ...middle,
-      requests,
-      non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
-      errors: results.reduce((sum, r) => sum + r.errors, 0),
-      timeouts: results.reduce((sum, r) => sum + r.timeouts, 0),
+      requests: sum((r) => r.requests),
+      non2xx: sum((r) => r.non2xx),
+      errors: sum((r) => r.errors),
+      timeouts: sum((r) => r.timeouts),
       roundsReqPerSec: results.map((r) => r.reqPerSec),
-      serverCpuMsPerRequest: round(cpuMs / Math.max(1, requests), 4),
-      loadavg1: round(Math.max(...loadavg), 2),
+      serverCpuMsPerRequest: round(cpuMs / Math.max(1, sum((r) => r.requests)), 4),
+      loadavg1: round(Math.max(...loadavg1), 2),
     };
     say(`${target.name}: ${phase.reqPerSec} req/s (rounds ${phase.roundsReqPerSec.join(', ')}), p50 ${phase.latencyMs.p50} ms, p99 ${phase.latencyMs.p99} ms, non-2xx ${phase.non2xx}, errors ${phase.errors}`);
     return phase;
