@@ -3,7 +3,7 @@
 // complete sign-ins at several concurrencies, measures the JWKS and /me
 // against bare node:http and Fastify servers, and writes bench/results/.
 // Options: --duration S (per flow phase, default 10), --latency MS[,MS…]
-// (added provider latency, default 0), --concurrency N[,N…] (default
+// (added provider latency, default 0,50), --concurrency N[,N…] (default
 // 1,16,64), --http-duration S (per HTTP target, in 3 rounds; default 9),
 // --connections N (default 50), --out DIR (default bench/results),
 // --update-readme (rewrite the README's Performance table).
@@ -25,7 +25,7 @@ import { median, round, summarize } from './stats.js';
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    latency: { type: 'string', default: '0' },
+    latency: { type: 'string', default: '0,50' },
     concurrency: { type: 'string', default: '1,16,64' },
     'http-duration': { type: 'string', default: '9' },
     connections: { type: 'string', default: '50' },
