@@ -7,6 +7,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { processCpuMs } from './proc.js';
 
 export interface BenchDatabase {
   readonly name: string;
@@ -79,6 +80,8 @@ export interface RoostProcess {
   readonly pid: number;
   /** From spawn to the first 200 from /healthz. */
   readonly readyMs: number;
+  /** CPU time the process had used when it became ready: start-up work, whatever else runs on the machine. */
+  readonly readyCpuMs: number;
   /** What roost itself logged as its start-up time (after Node has loaded it). */
   readonly loggedStartupMs: number | undefined;
   stop(): Promise<void>;
@@ -105,7 +108,8 @@ export async function startRoost(env: Record<string, string>, logPath: string): 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   const readyMs = performance.now() - started;
-  return { url, pid: child.pid as number, readyMs, loggedStartupMs: lastLoggedStartup(logPath), stop: () => stopChild(child) };
+  const readyCpuMs = processCpuMs(child.pid as number);
+  return { url, pid: child.pid as number, readyMs, readyCpuMs, loggedStartupMs: lastLoggedStartup(logPath), stop: () => stopChild(child) };
 }
 
 function healthStatus(url: string): Promise<number> {

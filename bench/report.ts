@@ -37,7 +37,7 @@ export interface BenchResults {
   command: string;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadavgBefore: number[]; loadavgAfter: number[] };
   settings: { flowSeconds: number; warmupSeconds: number; latenciesMs: number[]; concurrencies: number[]; httpSeconds: number; httpRounds: number; connections: number; providerUsers: number };
-  startup: { firstStartMs: number; readyMs: number[]; medianReadyMs: number; loggedStartupMs: number[] };
+  startup: { firstStartMs: number; readyMs: number[]; medianReadyMs: number; readyCpuMs: number[]; medianReadyCpuMs: number; loggedStartupMs: number[] };
   memory: { idle: Memory; afterFlows: Memory; end: Memory; peakRssMb: number };
   flows: FlowPhase[];
   http: HttpPhase[];
@@ -133,7 +133,7 @@ export function renderMarkdown(results: BenchResults): string {
   lines.push(
     '| roost process | |',
     '|---|---:|',
-    `| start-up to ready, keys and schema present (median of ${startup.readyMs.length}) | ${startup.medianReadyMs} ms |`,
+    `| start-up to ready, keys and schema present (median of ${startup.readyMs.length}) | ${startup.medianReadyMs} ms (${startup.medianReadyCpuMs} ms of CPU) |`,
     `| first start (creates the schema and the signing key) | ${startup.firstStartMs} ms |`,
     `| RSS idle / after the flows / peak | ${memory.idle.rssMb} / ${memory.afterFlows.rssMb} / ${memory.peakRssMb} MB |`,
     '',

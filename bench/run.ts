@@ -115,6 +115,8 @@ async function main(): Promise<void> {
     firstStartMs: round(first.readyMs, 0),
     readyMs: restarts.map((r) => round(r.readyMs, 0)),
     medianReadyMs: round(median(restarts.map((r) => r.readyMs)), 0),
+    readyCpuMs: restarts.map((r) => round(r.readyCpuMs, 0)),
+    medianReadyCpuMs: round(median(restarts.map((r) => r.readyCpuMs)), 0),
     loggedStartupMs: restarts.map((r) => r.loggedStartupMs ?? NaN),
   };
   say(`ready in ${startup.medianReadyMs} ms (first start with migrations: ${startup.firstStartMs} ms); idle RSS ${idle.rssMb} MB`);
