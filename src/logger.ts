@@ -3,6 +3,20 @@
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
 
+// Where a secret header could sit: at the top level, in a `headers` object,
+// or inside one of the objects roost logs (requests, responses, errors).
+// Named paths rather than leading wildcards (`*.authorization`): pino runs a
+// leading-wildcard redactor over every value of every line, which cost about
+// 6 µs a request, a fifth of serving the JWKS (npm run bench).
+const HOLDERS = ['req', 'res', 'request', 'response', 'err', 'error'] as const;
+const HEADER_NAMES = ['.authorization', '.cookie', '["set-cookie"]', '.location'] as const;
+export const REDACT_PATHS: readonly string[] = [
+  'authorization',
+  'cookie',
+  ...HOLDERS.flatMap((holder) => [`${holder}.authorization`, `${holder}.cookie`]),
+  ...['headers', ...HOLDERS.map((holder) => `${holder}.headers`)].flatMap((headers) => HEADER_NAMES.map((name) => `${headers}${name}`)),
+];
+
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -14,10 +28,7 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
         err: serializeError,
       },
       // A second line of defence in case a header object is ever logged.
-      redact: {
-        paths: ['authorization', 'cookie', '*.authorization', '*.cookie', '*.headers.authorization', '*.headers.cookie', '*.headers["set-cookie"]', '*.headers.location'],
-        censor: '[redacted]',
-      },
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     },
     destination,
   );
