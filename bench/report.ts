@@ -28,6 +28,8 @@ export interface HttpPhase extends HttpLoadResult {
   readonly name: string;
   /** req/s of each round; reqPerSec and the latencies are those of the median round. */
   readonly roundsReqPerSec: readonly number[];
+  /** roost's RSS after each round, when the target is roost. */
+  readonly roostRssAfterMb?: readonly number[];
   readonly serverCpuMsPerRequest: number;
   readonly loadavg1: number;
 }

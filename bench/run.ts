@@ -220,7 +220,7 @@ async function measureHttpPhases(roost: RoostProcess, token: string | undefined)
     { name: 'roost GET /me', url: `${roost.url}/me`, pid: roost.pid, headers: { authorization: `Bearer ${token}` } },
   ];
   for (const target of targets) await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: 1 });
-  const tallies = targets.map((target) => ({ target, results: [] as HttpLoadResult[], cpuMs: 0, loadavg1: [] as number[] }));
+  const tallies = targets.map((target) => ({ target, results: [] as HttpLoadResult[], cpuMs: 0, loadavg1: [] as number[], rssAfterMb: [] as number[] }));
   for (let round = 0; round < HTTP_ROUNDS; round++) {
     for (const tally of tallies) {
       const { url, pid, headers } = tally.target;
@@ -228,9 +228,10 @@ async function measureHttpPhases(roost: RoostProcess, token: string | undefined)
       tally.loadavg1.push(os.loadavg()[0] as number);
       tally.results.push(await measureHttp({ url, headers: headers ?? {}, connections: CONNECTIONS, durationS: HTTP_SECONDS / HTTP_ROUNDS }));
       tally.cpuMs += processCpuMs(pid) - cpuBefore;
+      if (pid === roost.pid) tally.rssAfterMb.push(processMemory(pid).rssMb);
     }
   }
-  const http = tallies.map(({ target, results, cpuMs, loadavg1 }): HttpPhase => {
+  const http = tallies.map(({ target, results, cpuMs, loadavg1, rssAfterMb }): HttpPhase => {
     // The median round speaks for the target; requests, failures and CPU count over all rounds.
     const middle = [...results].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(results.length / 2)] as HttpLoadResult;
     const sum = (pick: (result: HttpLoadResult) => number) => results.reduce((total, result) => total + pick(result), 0);
@@ -244,8 +245,12 @@ async function measureHttpPhases(roost: RoostProcess, token: string | undefined)
       roundsReqPerSec: results.map((r) => r.reqPerSec),
       serverCpuMsPerRequest: round(cpuMs / Math.max(1, sum((r) => r.requests)), 4),
       loadavg1: round(Math.max(...loadavg1), 2),
+      ...(rssAfterMb.length > 0 ? { roostRssAfterMb: rssAfterMb } : {}),
     };
-    say(`${target.name}: ${phase.reqPerSec} req/s (rounds ${phase.roundsReqPerSec.join(', ')}), p50 ${phase.latencyMs.p50} ms, p99 ${phase.latencyMs.p99} ms, non-2xx ${phase.non2xx}, errors ${phase.errors}`);
+    say(
+      `${target.name}: ${phase.reqPerSec} req/s (rounds ${phase.roundsReqPerSec.join(', ')}), p50 ${phase.latencyMs.p50} ms, p99 ${phase.latencyMs.p99} ms, ` +
+        `non-2xx ${phase.non2xx}, errors ${phase.errors}${rssAfterMb.length > 0 ? `, roost RSS after each round ${rssAfterMb.join(', ')} MB` : ''}`,
+    );
     return phase;
   });
   return http;
