@@ -37,7 +37,7 @@ export interface HttpPhase extends HttpLoadResult {
 export interface BenchResults {
   date: string;
   command: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadavgBefore: number[]; loadavgAfter: number[] };
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; busyCoresBefore: number; loadavgBefore: number[]; loadavgAfter: number[] };
   settings: { flowSeconds: number; warmupSeconds: number; latenciesMs: number[]; concurrencies: number[]; httpSeconds: number; httpRounds: number; connections: number; providerUsers: number };
   startup: { firstStartMs: number; readyMs: number[]; medianReadyMs: number; readyCpuMs: number[]; medianReadyCpuMs: number; loggedStartupMs: number[] };
   memory: { idle: Memory; afterFlows: Memory; end: Memory; peakRssMb: number };
@@ -88,7 +88,7 @@ export function renderMarkdown(results: BenchResults): string {
   const load = (values: readonly number[]) => values.map((n) => n.toFixed(2)).join(' ');
   lines.push(
     `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC with \`${results.command}\`: ${machine.cpus} × ${machine.cpuModel}, ` +
-      `Node ${machine.node}; load average ${load(machine.loadavgBefore)} before, ${load(machine.loadavgAfter)} after ` +
+      `Node ${machine.node}; ${machine.busyCoresBefore} cores busy with other work just before, load average ${load(machine.loadavgBefore)} before, ${load(machine.loadavgAfter)} after ` +
       `(roost, Postgres, Redis, the provider and the driver all share these cores). Run took ${results.runSeconds} s.`,
     '',
   );

@@ -66,7 +66,12 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 async function main(): Promise<void> {
   const runStarted = performance.now();
   const loadBefore = os.loadavg();
-  say(`roost benchmark: load average ${loadBefore.map((n) => n.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
+  // The load average trails by minutes; what the cores do right now says whether the machine is quiet.
+  const idleBefore = machineCpu();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const idleAfter = machineCpu();
+  const busyCoresBefore = round((idleAfter.busyMs - idleBefore.busyMs) / 2000, 2);
+  say(`roost benchmark: ${busyCoresBefore} cores busy with other work, load average ${loadBefore.map((n) => n.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
 
   const db = await createBenchDatabase(ADMIN_DATABASE_URL);
   cleanups.push(() => db.drop());
@@ -171,6 +176,7 @@ async function main(): Promise<void> {
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       memoryGb: round(os.totalmem() / 1024 ** 3, 1),
       node: process.version,
+      busyCoresBefore,
       loadavgBefore: loadBefore.map((n) => round(n, 2)),
       loadavgAfter: os.loadavg().map((n) => round(n, 2)),
     },
