@@ -1,5 +1,6 @@
 // The logger's second line of defence: secret headers are censored wherever
-// roost could log a header object, and nothing else is touched.
+// roost could log a header object, and nothing else is touched. (logs.test.ts
+// and log-leaks.test.ts check what the running service writes.)
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { createLogger, pathOf } from '../src/logger.js';
@@ -27,18 +28,19 @@ t.test('secret headers are censored at the top level, in headers, and under ever
   const text = JSON.stringify(lines);
   t.notMatch(text, /secret/, 'no secret value reached a line');
   t.match(lines[0], { authorization: '[redacted]', cookie: '[redacted]', headers: { authorization: '[redacted]', cookie: '[redacted]', 'set-cookie': '[redacted]', location: '[redacted]', accept: 'text/html' } });
-  for (const line of lines.slice(3)) {
-    // req and res have serializers that keep only method/path and status; the rest keep their shape.
-    const value = Object.values(line).find((v) => typeof v === 'object' && v !== null && 'kept' in (v as object));
+  // req, res and err have serializers that keep only a few fields; the other holders keep their shape.
+  for (const line of lines.filter((entry) => ['request', 'response', 'error'].includes(String(entry.msg)))) {
+    const value = line[String(line.msg)];
     t.match(value, { authorization: '[redacted]', cookie: '[redacted]', kept: 'yes', headers: { authorization: '[redacted]', accept: 'text/html' } }, String(line.msg));
   }
+  t.equal(lines.length, 7);
 });
 
-t.test('an error carrying headers keeps its message and type, headers censored', async (t) => {
+t.test('an error carrying headers is logged without them', async (t) => {
   const { logger, lines } = capture();
   const error = Object.assign(new Error('upstream refused'), { headers: { authorization: SECRET, 'x-rate-limit': '0' } });
   logger.error({ err: error }, 'failed');
-  t.match(lines[0], { err: { type: 'Error', message: 'upstream refused', headers: { authorization: '[redacted]', 'x-rate-limit': '0' } } });
+  t.match(lines[0], { err: { type: 'Error', message: 'upstream refused' } });
   t.notMatch(JSON.stringify(lines), /secret/);
   t.equal((error.headers as Record<string, string>).authorization, SECRET, 'the logged object itself is not changed');
 });
