@@ -44,7 +44,7 @@ t.test('roost’s client completes a sign-in, users cycle, and the provider time
 
 t.test('a wrong consumer secret is refused', async (t) => {
   const forger = createTwitterClient({ apiUrl, consumerKey: CONSUMER.consumerKey, consumerSecret: 'not-the-secret', timeoutMs: 2000 });
-  await t.rejects(forger.requestToken(callbackUrl), { code: 'twitter_unavailable', message: /Twitter error 32/ });
+  await t.rejects(forger.requestToken(callbackUrl), { code: 'twitter_auth_failed', members: { twitter_error: 32 } });
 });
 
 t.test('a wrong verifier is refused, and the request token is then spent', async (t) => {
