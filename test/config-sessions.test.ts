@@ -1,15 +1,6 @@
 import t from 'tap';
-import { ConfigError, loadConfig } from '../src/config.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
+import { loadConfig } from '../src/config.js';
+import { problemsOf } from './helpers/config-problems.js';
 
 t.test('session defaults', async (t) => {
   const config = loadConfig({});

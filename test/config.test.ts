@@ -1,17 +1,8 @@
 import t from 'tap';
-import { ConfigError, loadConfig, SANDBOX_CONSUMER_KEY } from '../src/config.js';
+import { loadConfig, SANDBOX_CONSUMER_KEY } from '../src/config.js';
+import { problemsOf } from './helpers/config-problems.js';
 
 const HEX_KEY = 'ab'.repeat(32);
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
 
 t.test('defaults serve a newcomer: sandbox on, own origin allowed', async (t) => {
   const config = loadConfig({});
