@@ -2,9 +2,10 @@
 // embedded PGlite when no DATABASE_URL is set) and migrations.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated, type LogEvent } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Kysely, Migrator, sql, type ColumnType, type Generated, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../migrations/index.js';
+import { CurrentSchemaPostgresDialect } from './current-schema-introspector.js';
 import { AppError } from './errors.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -107,7 +108,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
         }),
       end: () => pool.end(),
     };
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: counted }), log });
+    return new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool: counted }), log });
   }
   // Loaded only in embedded mode: PGlite is large and slow to start.
   const [{ PGlite }, { PGliteDialect }] = await Promise.all([
@@ -121,9 +122,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
 
 /** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  // Nothing to do on most starts; checked first because Kysely's migrator
-  // introspects every table of every schema, which is slow on a big
-  // database and racy (below).
+  // Nothing to do on most starts, and cheap to check.
   if ((await pendingMigrations(db)).length === 0) return [];
   // Kysely looks for its bookkeeping tables in every schema unless told
   // which one, so name the schema the connection actually uses.
@@ -133,21 +132,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     provider: { getMigrations: async () => migrations },
     ...(rows[0]?.schema ? { migrationTableSchema: rows[0].schema } : {}),
   });
-  for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
-    // Kysely's look-up of its own tables scans every schema of the database;
-    // a schema dropped meanwhile by someone else (another application, a
-    // parallel test) fails it with invalid_schema_name before anything is
-    // applied. Looking again is safe.
-    if (error && (error as { code?: unknown }).code === '3F000' && attempt < 5) {
-      await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
-      continue;
-    }
-    if (error) throw error;
-    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  }
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
-
 
 /**
  * The migrations this code knows and the database has not applied. Read from

@@ -1,11 +1,13 @@
-// Kysely's migrator reads the catalog of every schema before it migrates;
-// another schema dropped meanwhile must not fail a start (it happens when
-// test files share one database, and in any database where schemas come
-// and go).
+// Kysely's own Postgres introspector reads the catalog of every schema before
+// the migrator runs, and fails when another schema is dropped meanwhile (it
+// happens when test files share one database, and in any database where
+// schemas come and go). roost's introspector reads its own schema only.
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
 import { migrations } from '../migrations/index.js';
+import { CurrentSchemaIntrospector } from '../src/current-schema-introspector.js';
 import { createDatabase, migrateToLatest } from '../src/db.js';
 import { createTestSchema, TEST_DATABASE_URL } from './helpers/roost.js';
 
@@ -40,4 +42,21 @@ t.test('fresh schemas migrate while other schemas are created and dropped', asyn
   }
   t.ok(dropped > 0, `${dropped} schemas dropped meanwhile`);
   t.same(results, Array(8).fill(Object.keys(migrations)), 'every fresh schema was migrated');
+});
+
+t.test('the introspector sees the tables of its own schema only', async (t) => {
+  const db = await createDatabase({ databaseUrl: await createTestSchema(t), poolSize: 1, dataDir: '.' });
+  t.teardown(() => db.destroy());
+  const introspector = new CurrentSchemaIntrospector(db);
+  t.same(await introspector.getTables(), [], 'a fresh schema has no tables');
+  await migrateToLatest(db);
+  const tables = await introspector.getTables();
+  t.same(
+    tables.map((table) => table.name),
+    ['kysely_migration', 'kysely_migration_lock', 'sessions', 'signing_keys', 'spent_refresh_tokens', 'users'],
+  );
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  t.ok(tables.every((table) => table.schema === rows[0]?.schema && !table.isView), 'all in the connection\'s schema');
+  t.ok((await introspector.getSchemas()).some((schema) => schema.name === rows[0]?.schema), 'its schema is listed');
+  t.same((await introspector.getMetadata()).tables, tables);
 });
