@@ -35,3 +35,47 @@ export function decideRefresh(session: PresentedSession, nowMs: number, times: S
   if (session.lastUsedAt.getTime() + times.idleSeconds * 1000 <= nowMs) return 'idle';
   return 'rotate';
 }
+
+/** The columns that say when a session ends. */
+export interface SessionLifetime {
+  readonly revokedAt: Date | null;
+  readonly expiresAt: Date;
+  readonly lastUsedAt: Date;
+}
+
+/**
+ * When a session ends (or ended): the first of its revocation, its absolute
+ * expiry and its idle expiry, as decideRefresh sees them. A refresh before
+ * then moves the idle expiry, so for a live session this is a "not before".
+ */
+export function sessionEndsAt(session: SessionLifetime, idleSeconds: number): number {
+  const unrevoked = Math.min(session.expiresAt.getTime(), session.lastUsedAt.getTime() + idleSeconds * 1000);
+  return session.revokedAt === null ? unrevoked : Math.min(unrevoked, session.revokedAt.getTime());
+}
+
+export interface RetentionTimes {
+  readonly idleSeconds: number;
+  /** Seconds an ended session is kept before it is purged. */
+  readonly retentionSeconds: number;
+}
+
+/** A session may be purged once it ended at least `retentionSeconds` ago. */
+export function isPurgeable(session: SessionLifetime, nowMs: number, times: RetentionTimes): boolean {
+  return sessionEndsAt(session, times.idleSeconds) <= nowMs - times.retentionSeconds * 1000;
+}
+
+/**
+ * isPurgeable as one bound per column, for a query that uses the columns'
+ * indexes: a session is purgeable when any of its columns is at or before
+ * its bound (a never revoked one has no revokedAt to compare).
+ */
+export interface PurgeCutoffs {
+  readonly revokedBy: Date;
+  readonly expiresBy: Date;
+  readonly lastUsedBy: Date;
+}
+
+export function purgeCutoffs(nowMs: number, times: RetentionTimes): PurgeCutoffs {
+  const endedBy = nowMs - times.retentionSeconds * 1000;
+  return { revokedBy: new Date(endedBy), expiresBy: new Date(endedBy), lastUsedBy: new Date(endedBy - times.idleSeconds * 1000) };
+}
