@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
 import * as keyLifecycle from './0002_key_lifecycle.js';
 import * as sessions from './0003_sessions.js';
+import * as sessionPurge from './0004_session_purge.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_key_lifecycle': keyLifecycle,
   '0003_sessions': sessions,
+  '0004_session_purge': sessionPurge,
 };

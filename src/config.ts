@@ -43,6 +43,10 @@ export interface Config {
   readonly sessionIdleTtl: number;
   /** Seconds in which a just-used refresh token may be presented again (two tabs refreshing at once). */
   readonly refreshReuseGrace: number;
+  /** Seconds an ended session (and its spent refresh tokens) is kept before it is purged. */
+  readonly sessionRetention: number;
+  /** Mean seconds between two purges of ended sessions by this process; 0: no periodic purge. */
+  readonly sessionPurgeInterval: number;
   readonly jwksMaxAge: number;
   /** The algorithm of new signing keys. */
   readonly jwtAlg: SigningAlg;
@@ -217,6 +221,10 @@ export function loadConfig(env: Env): Config {
   if (sessionIdleTtl > sessionTtl) {
     problems.push(`SESSION_IDLE_TTL (${sessionIdleTtl}) must not exceed SESSION_TTL (${sessionTtl})`);
   }
+  const sessionPurgeInterval = integer('SESSION_PURGE_INTERVAL', 3600, 0, 86400);
+  if (sessionPurgeInterval !== 0 && sessionPurgeInterval < 60) {
+    problems.push(`SESSION_PURGE_INTERVAL must be 0 (off) or from 60 to 86400 seconds (got "${sessionPurgeInterval}")`);
+  }
   const trustProxy = parseTrustProxy(read('TRUST_PROXY'), problems);
 
   const logRaw = read('LOG_LEVEL') ?? 'info';
@@ -262,6 +270,8 @@ export function loadConfig(env: Env): Config {
     sessionTtl,
     sessionIdleTtl,
     refreshReuseGrace: integer('REFRESH_REUSE_GRACE', 10, 0, 60),
+    sessionRetention: integer('SESSION_RETENTION', 7 * 86400, 0, 366 * 86400),
+    sessionPurgeInterval,
     jwksMaxAge,
     jwtAlg: jwtAlg as SigningAlg,
     keyRotationInterval,

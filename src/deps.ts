@@ -12,6 +12,8 @@ import { loadOrCreateLocalSecrets } from './local-secrets.js';
 import type { RedisClient } from './redis.js';
 import { resealSigningKeys } from './reseal.js';
 import { createSessionCheck, type SessionCheck } from './session-check.js';
+import { startSessionPurge, type SessionPurge } from './session-purge.js';
+import { deleteEndedSessions } from './sessions.js';
 import { createMetrics, instrumentTwitter, type Metrics } from './metrics.js';
 import { createTwitterClient, type TwitterClient } from './twitter.js';
 
@@ -31,6 +33,8 @@ export interface Deps {
   readonly cookieSecret: string;
   readonly now: () => number;
   readonly sessionCheck: SessionCheck;
+  /** The periodic purge of ended sessions (SESSION_RETENTION), stopped by close(). */
+  readonly sessionPurge: SessionPurge;
   readonly metrics: Metrics;
   close(): Promise<void>;
 }
@@ -121,6 +125,17 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       logger,
     });
     closers.push(async () => keys.close());
+    const sessionPurge = startSessionPurge({
+      deleteBatch: (cutoffs, limit) => deleteEndedSessions(db, cutoffs, limit),
+      now,
+      idleSeconds: config.sessionIdleTtl,
+      retentionSeconds: config.sessionRetention,
+      intervalMs: config.sessionPurgeInterval * 1000,
+      logger,
+      metrics,
+    });
+    // Closed before the database (closers run in reverse): a run in progress ends first.
+    closers.push(() => sessionPurge.close());
     const twitter = instrumentTwitter(
       createTwitterClient({
         ...config.twitter,
@@ -145,6 +160,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       cookieSecret: secrets.cookieSecret,
       now,
       sessionCheck: createSessionCheck(db, now),
+      sessionPurge,
       metrics,
       close,
     };

@@ -25,6 +25,9 @@ export interface Metrics {
   readonly redisErrors: Counter<'kind'>;
   /** kind: query (a failed statement) or connection (an idle client's error). */
   readonly postgresErrors: Counter<'kind'>;
+  /** Purges of ended sessions, by outcome (ok, failed); sessionsPurged: the sessions they deleted. */
+  readonly sessionPurges: Counter<'outcome'>;
+  readonly sessionsPurged: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -73,6 +76,8 @@ export function createMetrics(): Metrics {
     refreshes: new Counter({ name: 'roost_refreshes_total', help: 'Token refreshes, by outcome', labelNames: ['outcome'], registers }),
     redisErrors: new Counter({ name: 'roost_redis_errors_total', help: 'Redis errors, by kind (command, connection)', labelNames: ['kind'], registers }),
     postgresErrors: new Counter({ name: 'roost_postgres_errors_total', help: 'Postgres errors, by kind (query, connection)', labelNames: ['kind'], registers }),
+    sessionPurges: new Counter({ name: 'roost_session_purges_total', help: 'Purges of ended sessions, by outcome (ok, failed)', labelNames: ['outcome'], registers }),
+    sessionsPurged: new Counter({ name: 'roost_sessions_purged_total', help: 'Ended sessions deleted by the purge', registers }),
   };
 }
 

@@ -2,7 +2,7 @@
 // hash of its one live refresh token; used tokens move to
 // spent_refresh_tokens so that their reuse can be recognised.
 import { withDatabase, type Db } from './db.js';
-import type { PresentedSession } from './session-policy.js';
+import type { PresentedSession, PurgeCutoffs } from './session-policy.js';
 
 export interface SessionRow {
   readonly id: string;
@@ -159,4 +159,34 @@ export async function listActiveSessions(db: Db, userId: string, nowMs: number, 
 export async function listSessionIds(db: Db, userId: string): Promise<string[]> {
   const rows = await withDatabase(() => db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute());
   return rows.map((row) => row.id);
+}
+
+/**
+ * Deletes at most `limit` sessions that ended by the cutoffs, their spent
+ * refresh tokens with them (ON DELETE CASCADE); answers how many went. Rows
+ * another purge holds are skipped rather than waited for (SKIP LOCKED), so
+ * replicas purging at once share the work instead of queueing on it.
+ */
+export async function deleteEndedSessions(db: Db, cutoffs: PurgeCutoffs, limit: number): Promise<number> {
+  const result = await withDatabase(() =>
+    db
+      .deleteFrom('sessions')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('sessions')
+          .select('id')
+          .where((where) =>
+            where.or([
+              where('revoked_at', '<=', cutoffs.revokedBy),
+              where('expires_at', '<=', cutoffs.expiresBy),
+              where('last_used_at', '<=', cutoffs.lastUsedBy),
+            ]),
+          )
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .executeTakeFirst(),
+  );
+  return Number(result.numDeletedRows);
 }
