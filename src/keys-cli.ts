@@ -1,8 +1,8 @@
 // npm run keys -- list | rotate [--alg …] | revoke <kid>: the operator's key
 // commands, against DATABASE_URL (or the embedded database while roost is stopped).
-import { ConfigError, loadConfig } from './config.js';
+import { describeCliError } from './cli-error.js';
+import { loadConfig } from './config.js';
 import { createDatabase } from './db.js';
-import { AppError } from './errors.js';
 import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from './key-commands.js';
 import { keyPolicy } from './key-lifecycle.js';
 import { loadOrCreateLocalSecrets } from './local-secrets.js';
@@ -37,16 +37,6 @@ try {
     await db.destroy();
   }
 } catch (error) {
-  process.stderr.write(`roost keys: ${describe(error)}\n`);
+  process.stderr.write(`roost keys: ${describeCliError(error)}\n`);
   process.exit(1);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
-  // withDatabase keeps the driver's message from HTTP clients; an operator needs it.
-  if (error instanceof AppError && error.cause instanceof Error) {
-    const missingTable = (error.cause as { code?: string }).code === '42P01';
-    return `the database failed: ${error.cause.message}${missingTable ? ' (apply the migrations first: npm run migrate)' : ''}`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,70 @@
+// The sessions command as an operator runs it: a process with the server's
+// environment, its exit code and what it prints, against the real Postgres.
+import { execFile } from 'node:child_process';
+import t from 'tap';
+import { createDatabase, migrateToLatest } from '../src/db.js';
+import { hashRefreshToken, newRefreshToken } from '../src/refresh-tokens.js';
+import { insertSession } from '../src/sessions.js';
+import { createTestSchema } from './helpers/roost.js';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function sessions(args: string[], env: Record<string, string>, viaNpm = false): Promise<Run> {
+  const [file, argv] = viaNpm ? ['npm', ['run', '--silent', 'sessions', '--', ...args]] : [process.execPath, ['--import', 'tsx', 'src/sessions-cli.ts', ...args]];
+  return new Promise((resolve) => {
+    // No coverage from these tsx processes: merged with tap's own it spoils the report (see helpers/child.ts).
+    const childEnv = { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env };
+    execFile(file as string, argv as string[], { env: childEnv, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const databaseUrl = await createTestSchema(t);
+const env = { DATABASE_URL: databaseUrl, RETURN_TO_ORIGINS: 'https://app.example.com', SESSION_RETENTION: '86400' };
+
+t.test('refusals: bad usage, bad configuration, no migrations yet', async (t) => {
+  const [nothing, unknown, extra, config, unmigrated] = await Promise.all([
+    sessions([], env),
+    sessions(['list'], env),
+    sessions(['purge', '--all'], env),
+    sessions(['purge'], { ...env, SESSION_RETENTION: 'a week' }),
+    sessions(['purge'], env),
+  ]);
+  t.match(nothing, { code: 2, stdout: '', stderr: /^roost sessions: a command is required\nusage: npm run sessions -- purge/ });
+  t.match(unknown, { code: 2, stderr: /^roost sessions: unknown command "list"\n/ });
+  t.match(extra, { code: 2, stderr: /^roost sessions: purge takes no arguments\n/ });
+  t.match(config, { code: 1, stderr: /SESSION_RETENTION must be a whole number from 0 to 31622400 \(got "a week"\)/ });
+  t.match(unmigrated, { code: 1, stderr: /^roost sessions: the database failed: relation "sessions" does not exist \(apply the migrations first: npm run migrate\)\n$/ });
+});
+
+t.test('purge deletes the sessions that ended more than SESSION_RETENTION ago', async (t) => {
+  const db = await createDatabase({ databaseUrl, poolSize: 1, dataDir: '.data' });
+  t.teardown(() => db.destroy());
+  await migrateToLatest(db);
+  const user = await db
+    .insertInto('users')
+    .values({ twitter_id: '1', screen_name: 'a', name: 'A', twitter_token_sealed: 'x', twitter_token_secret_sealed: 'y', created_at: new Date(), updated_at: new Date() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const open = async (createdAt: number, revokedAt?: number) => {
+    const session = await insertSession(db, { userId: user.id, refreshHash: hashRefreshToken(newRefreshToken()), nowMs: createdAt, ttlSeconds: 30 * 86400, userAgent: null, ip: null });
+    if (revokedAt !== undefined) await db.updateTable('sessions').set({ revoked_at: new Date(revokedAt) }).where('id', '=', session?.id as string).execute();
+    return session?.id as string;
+  };
+  const now = Date.now();
+  const live = await open(now - 60_000);
+  const recent = await open(now - 3600_000, now - 3600_000);
+  await open(now - 3 * 86400_000, now - 2 * 86400_000);
+  await open(now - 10 * 86400_000);
+
+  const first = await sessions(['purge'], env, true);
+  t.match(first, { code: 0, stderr: '', stdout: /^purged 2 sessions that ended by \d{4}-\d\d-\d\dT[\d:.]+Z \(SESSION_RETENTION 86400 s\)\n$/ }, 'npm run sessions -- purge');
+  const left = await db.selectFrom('sessions').select('id').orderBy('id').execute();
+  t.same(left.map((row) => row.id).sort(), [live, recent].sort());
+  t.match(await sessions(['purge'], env), { code: 0, stdout: /^purged 0 sessions that ended by / }, 'nothing left to purge');
+});
