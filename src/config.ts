@@ -70,6 +70,9 @@ export interface Config {
   /** Requests per client address and window on each of /login and /login/callback; 0 turns the limit off. */
   readonly loginRateLimit: number;
   readonly loginRateLimitWindow: number;
+  /** Requests per client address and window on POST /token; 0 turns the limit off. */
+  readonly tokenRateLimit: number;
+  readonly tokenRateLimitWindow: number;
   /** Fastify's trustProxy: whether, or which, proxies' X-Forwarded-For to believe. */
   readonly trustProxy: boolean | number | readonly string[];
 }
@@ -286,6 +289,8 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
     loginRateLimit: integer('LOGIN_RATE_LIMIT', 60, 0, 1_000_000),
     loginRateLimitWindow: integer('LOGIN_RATE_LIMIT_WINDOW', 60, 1, 86400),
+    tokenRateLimit: integer('TOKEN_RATE_LIMIT', 120, 0, 1_000_000),
+    tokenRateLimitWindow: integer('TOKEN_RATE_LIMIT_WINDOW', 60, 1, 86400),
     trustProxy,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -164,6 +164,11 @@ t.test('rate limits and TRUST_PROXY', async (t) => {
   t.equal(loadConfig({ LOGIN_RATE_LIMIT: '0' }).loginRateLimit, 0);
   t.match(problemsOf({ LOGIN_RATE_LIMIT: 'lots' }).join(), /LOGIN_RATE_LIMIT must be a whole number/);
   t.match(problemsOf({ LOGIN_RATE_LIMIT_WINDOW: '0' }).join(), /LOGIN_RATE_LIMIT_WINDOW must be a whole number from 1/);
+  t.equal(defaults.tokenRateLimit, 120);
+  t.equal(defaults.tokenRateLimitWindow, 60);
+  t.equal(loadConfig({ TOKEN_RATE_LIMIT: '0' }).tokenRateLimit, 0);
+  t.match(problemsOf({ TOKEN_RATE_LIMIT: '-1' }).join(), /TOKEN_RATE_LIMIT must be a whole number from 0 to 1000000/);
+  t.match(problemsOf({ TOKEN_RATE_LIMIT_WINDOW: '0' }).join(), /TOKEN_RATE_LIMIT_WINDOW must be a whole number from 1 to 86400/);
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
   t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);

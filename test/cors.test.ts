@@ -64,7 +64,7 @@ t.test('actual responses carry the allowed origin and expose the useful headers'
   const ok = await fetch(`${roost.url}/me`, { headers: { origin: APP_ORIGIN, authorization: `Bearer ${token}` } });
   t.equal(ok.status, 200);
   t.equal(ok.headers.get('access-control-allow-origin'), APP_ORIGIN);
-  t.equal(ok.headers.get('access-control-expose-headers'), 'www-authenticate, x-request-id');
+  t.equal(ok.headers.get('access-control-expose-headers'), 'www-authenticate, x-request-id, retry-after');
   const refused = await fetch(`${roost.url}/me`, { headers: { origin: APP_ORIGIN } });
   t.equal(refused.status, 401);
   t.equal(refused.headers.get('access-control-allow-origin'), APP_ORIGIN, 'an error is readable too, with its WWW-Authenticate');

@@ -1,5 +1,5 @@
-// Per-client-address limits on /login and /login/callback: 429 problem+json
-// with Retry-After, counters shared through Redis by every replica, and
+// Per-client-address limits on /login, /login/callback and POST /token: 429
+// problem+json with Retry-After, counters shared through Redis by every replica, and
 // X-Forwarded-For believed only when TRUST_PROXY says so.
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
@@ -11,6 +11,11 @@ const loginPath = `/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`;
 
 async function get(roost: Roost, path: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${roost.url}${path}`, { headers, redirect: 'manual' });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+async function postToken(roost: Roost, body: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${roost.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
@@ -86,4 +91,43 @@ t.test('a request whose connection is gone before it is counted is no 500', asyn
   t.match(answer, /^HTTP\/1.1 400 /, 'the malformed request is answered');
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.notOk(roost.logs.some((line) => line.level === 50), 'nothing failed on the server');
+});
+
+const TOKEN_LIMIT = { TOKEN_RATE_LIMIT: '3', TOKEN_RATE_LIMIT_WINDOW: '60' };
+const refresh = `grant_type=refresh_token&refresh_token=${'A'.repeat(43)}`;
+
+t.test('the fourth POST /token in a window is a 429 problem with Retry-After, before the body is read', async (t) => {
+  const roost = await startRoost(t, { env: TOKEN_LIMIT });
+  const answers = [await postToken(roost, refresh), await postToken(roost, 'grant_type=password'), await postToken(roost, refresh)];
+  t.same(answers.map((answer) => answer.status), [400, 400, 400], 'refused grants count too');
+  t.match(JSON.parse(answers[0]?.body ?? '{}'), { error: 'invalid_grant' });
+  const limited = await postToken(roost, refresh, { origin: APP_ORIGIN });
+  t.equal(limited.status, 429);
+  t.equal(limited.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  t.equal(limited.headers.get('cache-control'), 'no-store');
+  t.equal(limited.headers.get('pragma'), 'no-cache');
+  const retryAfter = Number(limited.headers.get('retry-after'));
+  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
+  t.equal(limited.headers.get('x-ratelimit-limit'), '3');
+  t.match(JSON.parse(limited.body), { code: 'rate_limited', status: 429, detail: /try again in \d+ s/ });
+  t.equal(limited.headers.get('access-control-allow-origin'), APP_ORIGIN, 'an app can read it');
+  t.match(limited.headers.get('access-control-expose-headers'), /retry-after/, 'Retry-After included');
+  t.equal((await postToken(roost, 'x'.repeat(8192))).status, 429, 'an oversized body is refused by the limit, not read');
+  t.same(await statuses(roost, loginPath, 3), [302, 302, 302], 'the login routes count on their own');
+});
+
+t.test('replicas sharing Redis share the /token counter', async (t) => {
+  const redisKeyPrefix = `roost-test:${randomBytes(6).toString('hex')}:`;
+  const one = await startRoost(t, { env: TOKEN_LIMIT, redisKeyPrefix });
+  const two = await startRoost(t, { env: TOKEN_LIMIT, redisKeyPrefix });
+  const seen = [(await postToken(one, refresh)).status, (await postToken(two, refresh)).status, (await postToken(one, refresh)).status, (await postToken(two, refresh)).status];
+  t.same(seen, [400, 400, 400, 429]);
+});
+
+t.test('TOKEN_RATE_LIMIT=0 turns the /token limit off', async (t) => {
+  const roost = await startRoost(t, { env: { TOKEN_RATE_LIMIT: '0', LOGIN_RATE_LIMIT: '3' } });
+  const seen: number[] = [];
+  for (let i = 0; i < 5; i++) seen.push((await postToken(roost, refresh)).status);
+  t.same(seen, [400, 400, 400, 400, 400]);
+  t.equal((await postToken(roost, refresh)).headers.get('x-ratelimit-limit'), null);
 });

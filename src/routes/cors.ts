@@ -13,7 +13,8 @@ export function corsOptions(config: Pick<Config, 'returnToOrigins'>): FastifyCor
     origin: [...config.returnToOrigins],
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
-    exposedHeaders: ['www-authenticate', 'x-request-id'],
+    // Retry-After: when a 429 says to come back.
+    exposedHeaders: ['www-authenticate', 'x-request-id', 'retry-after'],
     credentials: false,
     maxAge: 600,
     // A preflight without Origin is not a CORS request: answered without CORS headers rather than a text/plain 400.

@@ -1,7 +1,7 @@
 // POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
 // refresh_token grant and the authorization_code grant with PKCE.
 import formBody from '@fastify/formbody';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyContextConfig, FastifyPluginAsync } from 'fastify';
 import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../grants.js';
@@ -31,7 +31,10 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     if (isRefresh(request.body)) metrics.refreshes.inc({ outcome: toAppError(error, request).code });
   });
 
-  app.post('/token', { bodyLimit: TOKEN_BODY_LIMIT }, async (request) => {
+  // Per client address, counted before the body is read: slows floods of refreshes and code guesses.
+  const limited: FastifyContextConfig = config.tokenRateLimit > 0 ? { rateLimit: { max: config.tokenRateLimit, timeWindow: config.tokenRateLimitWindow * 1000 } } : {};
+
+  app.post('/token', { bodyLimit: TOKEN_BODY_LIMIT, config: limited }, async (request) => {
     const params = parseTokenRequest(request.body);
     if (!params.ok) throw new AppError(params.error, params.reason, { members: { error: params.error } });
     const grant = params.value;
