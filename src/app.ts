@@ -5,7 +5,6 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,9 +12,11 @@ import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { AppError, serializeProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
+import { recordHttp } from './metrics.js';
 import { accountRoutes } from './routes/account.js';
 import { corsOptions } from './routes/cors.js';
 import { isAllowedRedirect } from './redirect-guard.js';
+import { securityHeaders } from './security-headers.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -81,19 +82,13 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     }
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  // Security headers on every response (nosniff, frame and referrer
-  // policies, a CSP); the HTML pages set stricter CSPs of their own.
-  const https = config.publicUrl.startsWith('https:');
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: { frameAncestors: ["'none'"], ...(https ? {} : { upgradeInsecureRequests: null }) },
-    },
-    xFrameOptions: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+  // The hooks below run on every request, so they are plain callbacks that
+  // do no more than they must: the cheapest route (the JWKS) is mostly them.
+  // Security headers first (see security-headers.ts), then the request id.
+  const security = securityHeaders(config.publicUrl);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(security).header('x-request-id', request.id);
+    done();
   });
   // While closing, each answer ends its connection: fastify keeps idle
   // keep-alive connections for 72 s, which would hold the shutdown open.
@@ -101,28 +96,25 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, route: request.routeOptions.url, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
-    // The route pattern, never the raw URL: one series per route, not per path.
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-    deps.metrics.httpRequests.inc(labels);
-    deps.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-  });
-
-  app.addHook('onSend', async (request, reply, payload) => {
     const location = reply.getHeader('location');
-    if (typeof location !== 'string' || isAllowedRedirect(location, config)) return payload;
+    if (typeof location !== 'string' || isAllowedRedirect(location, config)) return done(null, payload);
     request.log.error({ route: request.routeOptions.url, status: reply.statusCode }, 'refused a redirect off the allowed origins');
     reply.removeHeader('location');
     const error = new AppError('internal_error', 'Something went wrong on our side');
     reply.status(error.status).header('cache-control', 'no-store').type('application/problem+json; charset=utf-8');
-    return serializeProblem(error);
+    done(null, serializeProblem(error));
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    request.log.info(
+      { method: request.method, route, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+    // The route pattern, never the raw URL: one series per route, not per path.
+    recordHttp(deps.metrics, request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -136,7 +128,6 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   );
 
   await app.register(cookie, { secret: deps.cookieSecret });
-  await app.register(cors, corsOptions(config));
   // Counters per client address, in Redis when there is one so every replica
   // shares them. Routes opt in (the login routes do). If Redis fails the
   // limit is skipped: the same request then meets the flow store's 503.
@@ -156,11 +147,16 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(homeRoutes, options);
   await app.register(wellKnownRoutes, options);
   await app.register(loginRoutes, options);
-  await app.register(meRoutes, options);
-  await app.register(tokenRoutes, options);
-  await app.register(logoutRoutes, options);
-  await app.register(sessionRoutes, options);
-  await app.register(accountRoutes, options);
+  // The routes a browser app calls with fetch(), in a context of their own:
+  // only they (and preflights) run the CORS hook (see routes/cors.ts).
+  await app.register(async (api) => {
+    await api.register(cors, corsOptions(config));
+    await api.register(meRoutes, options);
+    await api.register(tokenRoutes, options);
+    await api.register(logoutRoutes, options);
+    await api.register(sessionRoutes, options);
+    await api.register(accountRoutes, options);
+  });
   await app.register(metricsRoutes, options);
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
