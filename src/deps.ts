@@ -159,7 +159,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       encryptionKeys,
       cookieSecret: secrets.cookieSecret,
       now,
-      sessionCheck: createSessionCheck(db, now),
+      sessionCheck: createSessionCheck(db, now, config.sessionIdleTtl),
       sessionPurge,
       metrics,
       close,

@@ -6,6 +6,7 @@
 // SESSION_CHECK_CACHE_MS. Ended sessions never come back, so "ended" is
 // cached until evicted.
 import type { Db } from './db.js';
+import { sessionEndsAt } from './session-policy.js';
 import { findSessionState } from './sessions.js';
 
 export const SESSION_CHECK_CACHE_MS = 5000;
@@ -18,19 +19,21 @@ export interface SessionCheck {
   forget(sid: string): void;
 }
 
-export function createSessionCheck(db: Db, now: () => number): SessionCheck {
-  const cache = new Map<string, { active: boolean; until: number; expiresAt: number }>();
+/** idleSeconds: SESSION_IDLE_TTL, so that /me and POST /token agree on when a session ended. */
+export function createSessionCheck(db: Db, now: () => number, idleSeconds: number): SessionCheck {
+  const cache = new Map<string, { active: boolean; until: number; endsAt: number }>();
   return {
     async isActive(sid) {
       // Tokens roost issues always carry a session id; one without is refused (fail closed).
       if (typeof sid !== 'string' || !UUID.test(sid)) return false;
       const time = now();
       const cached = cache.get(sid);
-      if (cached && (!cached.active || (cached.until > time && cached.expiresAt > time))) return cached.active;
+      if (cached && (!cached.active || (cached.until > time && cached.endsAt > time))) return cached.active;
       const state = await findSessionState(db, sid);
-      const active = state !== undefined && state.revokedAt === null && state.expiresAt.getTime() > time;
+      const endsAt = state === undefined ? 0 : sessionEndsAt(state, idleSeconds);
+      const active = endsAt > time;
       cache.delete(sid);
-      cache.set(sid, { active, until: time + SESSION_CHECK_CACHE_MS, expiresAt: state?.expiresAt.getTime() ?? 0 });
+      cache.set(sid, { active, until: time + SESSION_CHECK_CACHE_MS, endsAt });
       // Maps keep insertion order: the first key is the oldest entry.
       if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
       return active;

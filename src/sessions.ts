@@ -2,7 +2,7 @@
 // hash of its one live refresh token; used tokens move to
 // spent_refresh_tokens so that their reuse can be recognised.
 import { withDatabase, type Db } from './db.js';
-import type { PresentedSession, PurgeCutoffs } from './session-policy.js';
+import type { PresentedSession, PurgeCutoffs, SessionLifetime } from './session-policy.js';
 
 export interface SessionRow {
   readonly id: string;
@@ -134,11 +134,11 @@ export async function revokeUserSession(db: Db, userId: string, sessionId: strin
 }
 
 /** The state /me checks a token's `sid` against. */
-export async function findSessionState(db: Db, sessionId: string): Promise<{ revokedAt: Date | null; expiresAt: Date } | undefined> {
+export async function findSessionState(db: Db, sessionId: string): Promise<SessionLifetime | undefined> {
   const row = await withDatabase(() =>
-    db.selectFrom('sessions').select(['revoked_at', 'expires_at']).where('id', '=', sessionId).executeTakeFirst(),
+    db.selectFrom('sessions').select(['revoked_at', 'expires_at', 'last_used_at']).where('id', '=', sessionId).executeTakeFirst(),
   );
-  return row && { revokedAt: row.revoked_at, expiresAt: row.expires_at };
+  return row && { revokedAt: row.revoked_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at };
 }
 
 /** A user's sessions that are still signed in, most recently used first. */

@@ -182,6 +182,22 @@ t.test('/me refuses an access token whose session ended elsewhere, within the ca
   t.match(refused.json, { code: 'invalid_token', detail: /session/ });
 });
 
+t.test('/me and POST /token agree: a session idle past SESSION_IDLE_TTL is ended for both', async (t) => {
+  const tokens = await signedIn();
+  const { SignJWT } = await import('jose');
+  const key = roost.deps.signingKey();
+  // A token that outlives the idle window, as one would with ACCESS_TOKEN_TTL above SESSION_IDLE_TTL.
+  const claims = { ...decodeJwt(tokens.access_token), exp: Math.floor(clock / 1000) + 3 * 3600 };
+  const longLived = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
+  clock += 3599_000;
+  t.equal((await me(longLived)).status, 200, 'just inside the idle window');
+  clock += 2000;
+  const refused = await me(longLived);
+  t.equal(refused.status, 401, 'the cached answer does not outlive the idle end');
+  t.match(refused.json, { code: 'invalid_token', detail: /session/ });
+  t.match((await refresh(tokens.refresh_token)).json, { error: 'invalid_grant', detail: /idle/ });
+});
+
 t.test('/me refuses a validly signed token without a session id', async (t) => {
   const tokens = await signedIn();
   const claims = decodeJwt(tokens.access_token);
