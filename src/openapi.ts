@@ -1,16 +1,25 @@
 // openapi.yaml is the contract. It is read once; request schemas for the
 // routes are derived from it, so the document and the validation cannot drift.
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { readProjectFile } from './project-files.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
 export type JsonSchema = Record<string, unknown>;
 
 export interface OpenApiDocument {
   readonly text: string;
   readonly document: {
-    readonly paths: Record<string, Record<string, { parameters?: Parameter[] }>>;
+    readonly paths: Record<string, Record<string, Operation>>;
     readonly [key: string]: unknown;
   };
+}
+
+interface Operation {
+  readonly parameters?: Parameter[];
+  readonly requestBody?: unknown;
 }
 
 interface Parameter {
@@ -21,25 +30,97 @@ interface Parameter {
   readonly $ref?: string;
 }
 
+/** What a schema failure reports: the shape of Ajv's (and so Fastify's) validation errors. */
+export interface SchemaError {
+  readonly instancePath: string;
+  readonly keyword: string;
+  readonly message?: string | undefined;
+  readonly params: Record<string, unknown>;
+}
+
 let loaded: OpenApiDocument | undefined;
 
 export function loadOpenApi(): OpenApiDocument {
-  if (!loaded) {
-    const text = readProjectFile('openapi.yaml');
-    loaded = { text, document: parse(text) as OpenApiDocument['document'] };
-  }
+  loaded ??= parseOpenApi(readProjectFile('openapi.yaml'));
   return loaded;
+}
+
+export function parseOpenApi(text: string): OpenApiDocument {
+  return { text, document: parse(text) as OpenApiDocument['document'] };
 }
 
 /** The JSON schema of an operation's query string, built from its documented parameters. */
 export function querystringSchema(spec: OpenApiDocument, path: string, method: string): JsonSchema {
+  return parametersSchema(spec, path, method, 'query');
+}
+
+/** The JSON schema of an operation's path parameters (`/sessions/{id}`). */
+export function paramsSchema(spec: OpenApiDocument, path: string, method: string): JsonSchema {
+  return parametersSchema(spec, path, method, 'path');
+}
+
+/**
+ * The JSON schema of an operation's request body. Every media type it
+ * documents (form and JSON, say) must name the same schema: the route has one
+ * validator whatever the content type, so that an undocumented one is refused too.
+ */
+export function bodySchema(spec: OpenApiDocument, path: string, method: string): JsonSchema {
+  const body = resolve(spec.document, operationOf(spec, path, method).requestBody) as { content?: Record<string, { schema?: unknown }> } | undefined;
+  const schemas = Object.values(body?.content ?? {}).map((media) => inline(spec.document, media.schema ?? {}) as JsonSchema);
+  const [schema] = schemas;
+  if (!schema) throw new Error(`openapi.yaml documents no request body for ${method.toUpperCase()} ${path}`);
+  if (schemas.some((other) => JSON.stringify(other) !== JSON.stringify(schema))) {
+    throw new Error(`openapi.yaml: the media types of ${method.toUpperCase()} ${path} name different schemas`);
+  }
+  return schema;
+}
+
+/** A schema of `components/schemas`, inlined as the routes use it. */
+export function componentSchema(spec: OpenApiDocument, name: string): JsonSchema {
+  return inline(spec.document, { $ref: `#/components/schemas/${name}` }) as JsonSchema;
+}
+
+let ajv: Ajv2020 | undefined;
+
+/**
+ * Compiles a request schema for Fastify (a route's `validatorCompiler`), in
+ * the document's own dialect (OpenAPI 3.1 is JSON Schema 2020-12). Unlike
+ * Fastify's default validator it coerces nothing: a number or an array where
+ * the document says string is refused, not turned into one.
+ */
+export function compileRequestSchema({ schema }: { readonly schema: unknown }): ValidateFunction {
+  if (!ajv) {
+    ajv = new Ajv2020({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false });
+    addFormats(ajv);
+  }
+  return ajv.compile(schema as JsonSchema);
+}
+
+/** The first schema failure of a request body, in words for a problem's `detail`. */
+export function describeBodyError(errors: readonly SchemaError[] | null | undefined): string {
+  const error = errors?.[0];
+  if (!error) return 'The body is malformed';
+  const name = error.instancePath.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
+  if (error.keyword === 'required') return `${String(error.params.missingProperty)} is required`;
+  if (name === '') return error.keyword === 'type' ? 'The body must be form-encoded or a JSON object' : `The body ${error.message ?? 'is malformed'}`;
+  // A form parameter given twice arrives as an array.
+  if (error.keyword === 'type') return `${name} must be given once, as a ${String(error.params.type)}`;
+  if (error.keyword === 'enum') return `${name} must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+  return `${name} ${error.message ?? 'is malformed'}`;
+}
+
+function operationOf(spec: OpenApiDocument, path: string, method: string): Operation {
   const operation = spec.document.paths[path]?.[method];
   if (!operation) throw new Error(`openapi.yaml documents no ${method.toUpperCase()} ${path}`);
+  return operation;
+}
+
+function parametersSchema(spec: OpenApiDocument, path: string, method: string, location: 'query' | 'path'): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
-  for (const raw of operation.parameters ?? []) {
+  for (const raw of operationOf(spec, path, method).parameters ?? []) {
     const parameter = resolve(spec.document, raw) as Parameter;
-    if (parameter.in !== 'query') continue;
+    if (parameter.in !== location) continue;
     properties[parameter.name] = inline(spec.document, parameter.schema ?? {}) as JsonSchema;
     if (parameter.required) required.push(parameter.name);
   }
@@ -59,6 +140,12 @@ function resolve(document: unknown, value: unknown): unknown {
   return resolve(document, target);
 }
 
+const DOCUMENTATION_ONLY = new Set(['example', 'examples', 'description']);
+/** Keywords whose value is a map of names to schemas: the names are data, never keywords. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas']);
+/** Keywords whose value is data, copied as it is. */
+const VALUES = new Set(['const', 'enum', 'default']);
+
 /** A schema with every `$ref` replaced by its target, and documentation-only keywords dropped. */
 function inline(document: unknown, schema: unknown): unknown {
   const resolved = resolve(document, schema);
@@ -66,8 +153,11 @@ function inline(document: unknown, schema: unknown): unknown {
   if (resolved === null || typeof resolved !== 'object') return resolved;
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(resolved)) {
-    if (key === 'example' || key === 'examples' || key === 'description') continue;
-    result[key] = inline(document, value);
+    if (DOCUMENTATION_ONLY.has(key)) continue;
+    if (VALUES.has(key)) result[key] = value;
+    else if (SCHEMA_MAPS.has(key)) {
+      result[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, item]) => [name, inline(document, item)]));
+    } else result[key] = inline(document, value);
   }
   return result;
 }

@@ -3,14 +3,12 @@
 // (RFC 9700 §2.1.1 recommends S256).
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-// §4.1: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~].
-const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+// The verifier's grammar (§4.1: 43 to 128 characters of A-Z a-z 0-9 - . _ ~)
+// is `TokenRequest.code_verifier` in openapi.yaml, and only there: POST
+// /token refuses any other verifier before a code is looked at.
+
 // §4.2: BASE64URL(SHA256(verifier)) without padding is always 43 characters.
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
-
-export function isValidCodeVerifier(value: string): boolean {
-  return VERIFIER.test(value);
-}
 
 export function isValidS256Challenge(value: string): boolean {
   return S256_CHALLENGE.test(value);
@@ -22,7 +20,6 @@ export function s256Challenge(verifier: string): string {
 
 /** §4.6: the server recomputes the challenge from the verifier and compares. */
 export function verifierMatches(verifier: string, challenge: string): boolean {
-  if (!isValidCodeVerifier(verifier)) return false;
   const computed = Buffer.from(s256Challenge(verifier));
   const expected = Buffer.from(challenge);
   return computed.length === expected.length && timingSafeEqual(computed, expected);

@@ -90,13 +90,12 @@ t.test('a wrong verifier is refused and burns the code', async (t) => {
   t.match(right.json, { error: 'invalid_grant' });
 });
 
-t.test('a verifier that is not one (the challenge itself, or too short) is refused', async (t) => {
-  for (const bad of ['challenge', 'short']) {
-    const { challenge, location } = await codeSignIn();
-    const answer = await redeem({ code: location.searchParams.get('code') as string, code_verifier: bad === 'challenge' ? challenge : 'abc', redirect_uri: RETURN_TO });
-    t.equal(answer.status, 400, bad);
-    t.match(answer.json, { error: 'invalid_grant' });
-  }
+// A malformed verifier is invalid_request and spends nothing: request-validation.test.ts.
+t.test('a well-formed verifier that is not the one (the challenge itself) is refused', async (t) => {
+  const { challenge, location } = await codeSignIn();
+  const answer = await redeem({ code: location.searchParams.get('code') as string, code_verifier: challenge, redirect_uri: RETURN_TO });
+  t.equal(answer.status, 400);
+  t.match(answer.json, { error: 'invalid_grant', detail: /code_verifier/ });
 });
 
 t.test('a reused code is refused and ends the session the first use opened', async (t) => {

@@ -2,13 +2,15 @@
 // token. Like RFC 7009 §2.2, an unknown or spent refresh token is no error:
 // the answer never tells whether a token was valid.
 import formBody from '@fastify/formbody';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
-import { parseLogoutRequest } from '../logout-params.js';
+import { parseLogoutRequest, type LogoutRequestBody } from '../logout-params.js';
+import { bodySchema, compileRequestSchema, describeBodyError, loadOpenApi } from '../openapi.js';
 import { hashRefreshToken, isWellFormedRefreshToken } from '../refresh-tokens.js';
 import { checkReturnTo } from '../return-to.js';
 import { findSessionByRefreshHash, revokeSession } from '../sessions.js';
+import { omitEmptyParameters } from '../token-params.js';
 import { createBearerAuth } from './bearer.js';
 
 const LOGOUT_BODY_LIMIT = 4096;
@@ -17,19 +19,27 @@ export const logoutRoutes: FastifyPluginAsync<RouteOptions> = async (app, { conf
   await app.register(formBody, { bodyLimit: LOGOUT_BODY_LIMIT });
   const bearer = createBearerAuth(config, deps);
 
-  app.post('/logout', { bodyLimit: LOGOUT_BODY_LIMIT }, async (request, reply) => {
+  const route = {
+    bodyLimit: LOGOUT_BODY_LIMIT,
+    // The body is checked against LogoutRequest in openapi.yaml, and nowhere else.
+    schema: { body: bodySchema(loadOpenApi(), '/logout', 'post') },
+    validatorCompiler: compileRequestSchema,
+    schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => new AppError('invalid_request', describeBodyError(errors)),
+    // The body is optional: none means no parameters. Empty ones count as absent, as at /token.
+    preValidation: async (request: FastifyRequest) => {
+      request.body = omitEmptyParameters(request.body ?? {});
+    },
+  };
+  app.post<{ Body: LogoutRequestBody }>('/logout', route, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const params = parseLogoutRequest(request.body);
+    const hasBearer = request.headers.authorization !== undefined;
+    const params = parseLogoutRequest(request.body, hasBearer);
     if (!params.ok) throw new AppError('invalid_request', params.reason);
     let target: string | undefined;
     if (params.returnTo !== undefined) {
       const checked = checkReturnTo(params.returnTo, config.returnToOrigins);
       if (!checked.ok) throw new AppError('return_to_not_allowed', checked.reason);
       target = checked.url;
-    }
-    const hasBearer = request.headers.authorization !== undefined;
-    if (params.refreshToken === undefined && !hasBearer) {
-      throw new AppError('invalid_request', 'Send the refresh token in the body or the access token in an Authorization header');
     }
 
     const ended = new Set<string>();

@@ -3,10 +3,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
+import { compileRequestSchema, loadOpenApi, paramsSchema } from '../openapi.js';
 import { listActiveSessions, revokeUserSession, type SessionRow } from '../sessions.js';
 import { createBearerAuth } from './bearer.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const sessionRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const bearer = createBearerAuth(config, deps);
@@ -17,12 +16,19 @@ export const sessionRoutes: FastifyPluginAsync<RouteOptions> = async (app, { con
     return reply.header('cache-control', 'no-store').send({ sessions: rows.map((row) => describe(row, claims.sid, config.sessionIdleTtl)) });
   });
 
-  app.delete('/sessions/:id', async (request, reply) => {
+  const deleteRoute = {
+    // The id is checked against the path parameter in openapi.yaml, and nowhere else.
+    schema: { params: paramsSchema(loadOpenApi(), '/sessions/{id}', 'delete') },
+    validatorCompiler: compileRequestSchema,
+    // The handler sees a malformed id: the token is checked first, then the id answers like an unknown one.
+    attachValidation: true,
+  };
+  app.delete<{ Params: { id: string } }>('/sessions/:id', deleteRoute, async (request, reply) => {
     const claims = await bearer.authenticate(request);
-    const { id } = request.params as { id: string };
-    const found = UUID.test(id) && (await revokeUserSession(deps.db, claims.sub, id.toLowerCase(), 'ended_by_user', deps.now()));
+    const id = request.params.id.toLowerCase();
+    const found = request.validationError === undefined && (await revokeUserSession(deps.db, claims.sub, id, 'ended_by_user', deps.now()));
     if (!found) throw new AppError('not_found', 'You have no session with this id');
-    deps.sessionCheck.forget(id.toLowerCase());
+    deps.sessionCheck.forget(id);
     return reply.header('cache-control', 'no-store').code(204).send();
   });
 };

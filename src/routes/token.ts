@@ -1,11 +1,12 @@
 // POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
 // refresh_token grant and the authorization_code grant with PKCE.
 import formBody from '@fastify/formbody';
-import type { FastifyContextConfig, FastifyPluginAsync } from 'fastify';
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../grants.js';
-import { parseTokenRequest } from '../token-params.js';
+import { bodySchema, compileRequestSchema, describeBodyError, loadOpenApi } from '../openapi.js';
+import { omitEmptyParameters, parseTokenRequest, tokenSchemaErrorCode, type TokenRequestBody } from '../token-params.js';
 import { clientInfo } from './client-info.js';
 
 /** Token requests are a few short parameters. */
@@ -34,9 +35,22 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   // Per client address, counted before the body is read: slows floods of refreshes and code guesses.
   const limited: FastifyContextConfig = config.tokenRateLimit > 0 ? { rateLimit: { max: config.tokenRateLimit, timeWindow: config.tokenRateLimitWindow * 1000 } } : {};
 
-  app.post('/token', { bodyLimit: TOKEN_BODY_LIMIT, config: limited }, async (request) => {
+  const route = {
+    bodyLimit: TOKEN_BODY_LIMIT,
+    config: limited,
+    // The body is checked against TokenRequest in openapi.yaml, and nowhere else.
+    schema: { body: bodySchema(loadOpenApi(), '/token', 'post') },
+    validatorCompiler: compileRequestSchema,
+    // A body the schema refuses is answered as an OAuth error (§5.2), by the app's error handler as it is.
+    schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => oauthError(tokenSchemaErrorCode(errors), describeBodyError(errors)),
+    // §3.1: a parameter without a value is as if omitted, before the schema sees it.
+    preValidation: async (request: FastifyRequest) => {
+      request.body = omitEmptyParameters(request.body);
+    },
+  };
+  app.post<{ Body: TokenRequestBody }>('/token', route, async (request) => {
     const params = parseTokenRequest(request.body);
-    if (!params.ok) throw new AppError(params.error, params.reason, { members: { error: params.error } });
+    if (!params.ok) throw oauthError('invalid_request', params.reason);
     const grant = params.value;
     const tokens = grant.grantType === 'refresh_token' ? await refreshGrant(grants, grant.refreshToken) : await authorizationCodeGrant(grants, grant, clientInfo(request));
     metrics.tokensIssued.inc({ grant: grant.grantType });
@@ -44,3 +58,8 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     return tokens;
   });
 };
+
+/** §5.2: the problem carries the OAuth error code in `error`, as OAuth client libraries read it. */
+function oauthError(code: 'invalid_request' | 'unsupported_grant_type', detail: string): AppError {
+  return new AppError(code, detail, { members: { error: code } });
+}

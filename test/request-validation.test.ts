@@ -1,0 +1,181 @@
+// Requests that break openapi.yaml's schemas, over real HTTP: the bodies of
+// POST /token and POST /logout and the path of DELETE /sessions/{id} get the
+// 4xx the document gives them, with limits read from the document itself,
+// and change nothing.
+import { createHash, randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import t from 'tap';
+import { Browser, fragmentOf } from './helpers/browser.js';
+import { contract } from './helpers/contract.js';
+import { signIn } from './helpers/flow.js';
+import { APP_ORIGIN, startRoost, type Roost } from './helpers/roost.js';
+
+const PROBLEM = 'application/problem+json; charset=utf-8';
+const RETURN_TO = `${APP_ORIGIN}/signed-in`;
+
+type Limits = { minLength?: number; maxLength?: number };
+const schemas = (contract().document.components as { schemas: Record<string, { properties: Record<string, Limits> }> }).schemas;
+const token = schemas.TokenRequest?.properties as Record<'code' | 'code_verifier' | 'redirect_uri' | 'refresh_token', Required<Limits>>;
+const logout = schemas.LogoutRequest?.properties as Record<'refresh_token' | 'return_to', Required<Limits>>;
+
+const roost = await startRoost(t);
+
+/** A verifier of the RFC 7636 §4.1 alphabet, all of it used, of the given length. */
+const verifierOf = (length: number) => `.~-_${randomBytes(length).toString('base64url')}`.slice(0, length);
+const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+async function codeSignIn(on: Roost, verifier: string): Promise<string> {
+  const callback = await signIn(new Browser(), on, { loginQuery: { code_challenge: challengeOf(verifier), code_challenge_method: 'S256' } });
+  const code = new URL(callback.location ?? 'http://missing/').searchParams.get('code');
+  if (!code) throw new Error(`no code: ${callback.status} ${callback.body}`);
+  return code;
+}
+
+async function post(on: Roost, path: string, body: string | undefined, contentType?: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${on.url}${path}`, { method: 'POST', headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers }, body, redirect: 'manual' });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+}
+const form = (fields: Record<string, string>) => [new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded'] as const;
+const json = (value: unknown) => [JSON.stringify(value), 'application/json'] as const;
+const redeem = (code: string, verifier: string) => post(roost, '/token', ...form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: RETURN_TO }));
+
+async function signedIn(): Promise<{ access: string; refresh: string; sid: string }> {
+  const answer = fragmentOf((await signIn(new Browser(), roost)).location);
+  const access = answer.get('access_token') as string;
+  return { access, refresh: answer.get('refresh_token') as string, sid: decodeJwt(access).sid as string };
+}
+
+t.test('the verifier lengths of the document are the ones accepted', async (t) => {
+  t.equal(token.code_verifier.minLength, 43, 'RFC 7636 §4.1');
+  t.equal(token.code_verifier.maxLength, 128, 'RFC 7636 §4.1');
+  for (const length of [token.code_verifier.minLength, token.code_verifier.maxLength]) {
+    const verifier = verifierOf(length);
+    const answer = await redeem(await codeSignIn(roost, verifier), verifier);
+    t.equal(answer.status, 200, `${length} characters`);
+  }
+});
+
+t.test('a malformed verifier is invalid_request, even with its own challenge, and leaves the code unspent', async (t) => {
+  const malformed: Array<[string, string]> = [
+    ['one character short', verifierOf(token.code_verifier.minLength - 1)],
+    ['one character long', verifierOf(token.code_verifier.maxLength + 1)],
+    ['outside the alphabet (+)', `${verifierOf(token.code_verifier.minLength)}+`],
+    ['outside the alphabet (é)', `${verifierOf(token.code_verifier.minLength)}é`],
+    ['outside the alphabet (space)', `${verifierOf(token.code_verifier.minLength)} `],
+  ];
+  for (const [name, bad] of malformed) {
+    const good = verifierOf(64);
+    const code = await codeSignIn(roost, good);
+    // Its own challenge: a verifier that would match is refused all the same.
+    const own = await codeSignIn(roost, bad);
+    for (const attempt of [await redeem(own, bad), await redeem(code, bad)]) {
+      t.equal(attempt.status, 400, name);
+      t.equal(attempt.headers.get('content-type'), PROBLEM);
+      t.equal(attempt.headers.get('pragma'), 'no-cache');
+      t.match(attempt.json, { code: 'invalid_request', error: 'invalid_request', detail: /^code_verifier / }, name);
+    }
+    t.equal((await redeem(code, good)).status, 200, `${name}: the code still works with its verifier`);
+  }
+});
+
+t.test('POST /token: bodies the document refuses get invalid_request, an unknown grant_type unsupported_grant_type', async (t) => {
+  const unknownToken = 'A'.repeat(43);
+  const cases: Array<[string, readonly [string, string], string, RegExp]> = [
+    ['refresh_token one past maxLength', form({ grant_type: 'refresh_token', refresh_token: 'a'.repeat(token.refresh_token.maxLength + 1) }), 'invalid_request', /^refresh_token must NOT have more than/],
+    ['code one past maxLength', form({ grant_type: 'authorization_code', code: 'a'.repeat(token.code.maxLength + 1), code_verifier: verifierOf(43), redirect_uri: RETURN_TO }), 'invalid_request', /^code must NOT have more/],
+    ['redirect_uri one past maxLength', form({ grant_type: 'authorization_code', code: unknownToken, code_verifier: verifierOf(43), redirect_uri: `${RETURN_TO}?${'a'.repeat(token.redirect_uri.maxLength)}` }), 'invalid_request', /^redirect_uri must NOT have more/],
+    ['a number', json({ grant_type: 'refresh_token', refresh_token: 42 }), 'invalid_request', /^refresh_token must be given once, as a string$/],
+    ['a boolean', json({ grant_type: 'refresh_token', refresh_token: true }), 'invalid_request', /^refresh_token must be given once/],
+    ['a one-element array', json({ grant_type: 'refresh_token', refresh_token: [unknownToken] }), 'invalid_request', /^refresh_token must be given once/],
+    ['a null grant_type', json({ grant_type: null }), 'invalid_request', /^grant_type must be given once/],
+    ['a repeated grant_type', ['grant_type=refresh_token&grant_type=refresh_token&refresh_token=x', 'application/x-www-form-urlencoded'], 'invalid_request', /^grant_type must be given once/],
+    ['an empty grant_type (absent, RFC 6749 §3.1)', form({ grant_type: '', refresh_token: unknownToken }), 'invalid_request', /^grant_type is required$/],
+    ['an empty refresh_token', form({ grant_type: 'refresh_token', refresh_token: '' }), 'invalid_request', /^refresh_token is required/],
+    ['a JSON string', json('grant_type=refresh_token'), 'invalid_request', /form-encoded or a JSON object/],
+    ['an unknown grant_type', form({ grant_type: 'client_credentials' }), 'unsupported_grant_type', /^grant_type must be one of authorization_code, refresh_token$/],
+    ['an unknown grant_type in JSON', json({ grant_type: 'password', username: 'a', password: 'b' }), 'unsupported_grant_type', /grant_type/],
+    // Within the document's limits, the grant itself is what fails.
+    ['refresh_token at maxLength', form({ grant_type: 'refresh_token', refresh_token: 'a'.repeat(token.refresh_token.maxLength) }), 'invalid_grant', /malformed/],
+    ['an empty code_verifier beside a refresh token', form({ grant_type: 'refresh_token', refresh_token: unknownToken, code_verifier: '' }), 'invalid_grant', /unknown/],
+  ];
+  for (const [name, [body, contentType], code, detail] of cases) {
+    const answer = await post(roost, '/token', body, contentType);
+    t.equal(answer.status, 400, name);
+    t.equal(answer.headers.get('content-type'), PROBLEM, name);
+    t.equal(answer.headers.get('cache-control'), 'no-store', name);
+    t.equal(answer.headers.get('pragma'), 'no-cache', name);
+    t.match(answer.json, { code, error: code, status: 400, detail }, name);
+  }
+});
+
+t.test('POST /logout: bodies the document refuses are invalid_request and end nothing', async (t) => {
+  const session = await signedIn();
+  const bearer = { authorization: `Bearer ${session.access}` };
+  const cases: Array<[string, readonly [string, string], RegExp]> = [
+    ['a return_to that is not a URI', form({ refresh_token: session.refresh, return_to: '/signed-out' }), /^return_to must match format "uri"$/],
+    ['a return_to one past maxLength', form({ refresh_token: session.refresh, return_to: `${APP_ORIGIN}/${'a'.repeat(logout.return_to.maxLength)}` }), /^return_to must NOT have more/],
+    ['a refresh_token one past maxLength', form({ refresh_token: 'a'.repeat(logout.refresh_token.maxLength + 1) }), /^refresh_token must NOT have more/],
+    ['a number', json({ refresh_token: 42 }), /^refresh_token must be given once, as a string$/],
+    ['a one-element array', json({ refresh_token: [session.refresh] }), /^refresh_token must be given once/],
+    ['a JSON string', json(session.refresh), /form-encoded or a JSON object/],
+    ['a text body', [`refresh_token=${session.refresh}`, 'text/plain'], /form-encoded or a JSON object/],
+  ];
+  for (const [name, [body, contentType], detail] of cases) {
+    for (const headers of [{}, bearer]) {
+      const answer = await post(roost, '/logout', body, contentType, headers);
+      t.equal(answer.status, 400, name);
+      t.equal(answer.headers.get('content-type'), PROBLEM, name);
+      t.match(answer.json, { code: 'invalid_request', detail }, name);
+    }
+  }
+  const alive = await fetch(`${roost.url}/me`, { headers: bearer });
+  t.equal(alive.status, 200, 'the session survived every refused logout');
+  await alive.arrayBuffer();
+});
+
+t.test('POST /logout: no body, or empty parameters, with a bearer token', async (t) => {
+  for (const [body, contentType] of [[undefined, undefined], form({ refresh_token: '', return_to: '' }), json({ return_to: '' })] as const) {
+    const session = await signedIn();
+    const answer = await post(roost, '/logout', body, contentType, { authorization: `Bearer ${session.access}` });
+    t.equal(answer.status, 204, `${contentType ?? 'no body'}`);
+    const ended = await fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${session.access}` } });
+    t.equal(ended.status, 401, 'signed out');
+    await ended.arrayBuffer();
+  }
+  t.match((await post(roost, '/logout', ...form({ return_to: '' }))).json, { code: 'invalid_request', detail: /refresh token in the body/ }, 'an empty form names nothing to end');
+});
+
+t.test('DELETE /sessions/{id}: an id the document refuses is a 404 once the token passed, a 401 before', async (t) => {
+  const session = await signedIn();
+  const remove = async (id: string, access?: string) => {
+    const response = await fetch(`${roost.url}/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', ...(access ? { headers: { authorization: `Bearer ${access}` } } : {}) });
+    return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+  };
+  const unknown = await remove('00000000-0000-4000-8000-000000000000', session.access);
+  t.equal(unknown.status, 404);
+  const malformed = [
+    'not-a-uuid',
+    // ajv's uuid format alone would take these; the document's pattern does not.
+    `urn:uuid:${session.sid}`,
+    `urn:uuid:${session.sid.toUpperCase()}`,
+    session.sid.replace(/-/g, ''),
+    `{${session.sid}}`,
+    `${session.sid}0`,
+    ` ${session.sid}`,
+  ];
+  for (const id of malformed) {
+    const answer = await remove(id, session.access);
+    t.equal(answer.status, 404, id);
+    t.equal(answer.headers.get('content-type'), PROBLEM, id);
+    t.same(answer.json, unknown.json, `${id}: answered exactly like an unknown id`);
+    const anonymous = await remove(id);
+    t.equal(anonymous.status, 401, `${id} without a token`);
+    t.match(anonymous.json, { code: 'invalid_token' });
+  }
+  const alive = await fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${session.access}` } });
+  t.equal(alive.status, 200, 'the session survived');
+  await alive.arrayBuffer();
+  t.equal((await fetch(`${roost.url}/sessions/${session.sid.toUpperCase()}`, { method: 'DELETE', headers: { authorization: `Bearer ${session.access}` } })).status, 204, 'either case is a session id');
+});
+
