@@ -1,12 +1,13 @@
 // Requests that break openapi.yaml's schemas, over real HTTP: the bodies of
 // POST /token and POST /logout and the path of DELETE /sessions/{id} get the
 // 4xx the document gives them, with limits read from the document itself,
-// and change nothing.
+// and change nothing. Also /token's 503 when the flow store fails.
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import t from 'tap';
 import { Browser, fragmentOf } from './helpers/browser.js';
 import { contract } from './helpers/contract.js';
+import { startDependencyProxies } from './helpers/dependency-proxies.js';
 import { signIn } from './helpers/flow.js';
 import { APP_ORIGIN, startRoost, type Roost } from './helpers/roost.js';
 
@@ -177,5 +178,23 @@ t.test('DELETE /sessions/{id}: an id the document refuses is a 404 once the toke
   t.equal(alive.status, 200, 'the session survived');
   await alive.arrayBuffer();
   t.equal((await fetch(`${roost.url}/sessions/${session.sid.toUpperCase()}`, { method: 'DELETE', headers: { authorization: `Bearer ${session.access}` } })).status, 204, 'either case is a session id');
+});
+
+t.test('POST /token answers 503 store_unavailable when the flow store fails while a code is redeemed', async (t) => {
+  const { redis, databaseUrl, redisUrl } = await startDependencyProxies(t);
+  const behind = await startRoost(t, { env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
+  const verifier = verifierOf(43);
+  const code = await codeSignIn(behind, verifier);
+  await redis.cut();
+  t.teardown(() => redis.restore());
+  const answer = await post(behind, '/token', ...form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: RETURN_TO }));
+  t.equal(answer.status, 503);
+  t.equal(answer.headers.get('content-type'), PROBLEM);
+  t.equal(answer.headers.get('pragma'), 'no-cache');
+  t.match(answer.json, { code: 'store_unavailable', status: 503 });
+  t.notOk('error' in answer.json, 'RFC 6749 has no code for it');
+  const documented = JSON.stringify((contract().document.paths as Record<string, { post: { responses: Record<string, unknown> } }>)['/token']?.post.responses['503']);
+  t.match(documented, /store_unavailable/, 'openapi.yaml lists it');
+  t.match(documented, /database_unavailable/);
 });
 
