@@ -8,11 +8,16 @@ import { buildApp, routeTable } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
 import { createLogger } from '../src/logger.js';
-import { contract, toOpenApiPath } from './helpers/contract.js';
+import { contract, isOutsideTheDocument, toOpenApiPath } from './helpers/contract.js';
 import { createTestSchema, startRoost, TEST_REDIS_URL } from './helpers/roost.js';
 
 function served(routes: ReturnType<typeof routeTable>): string[] {
-  return routes.filter((r) => !r.hidden && r.method !== 'HEAD').map((r) => `${r.method} ${toOpenApiPath(r.url)}`);
+  return routes.filter((r) => !isOutsideTheDocument(r.method, r.url)).map((r) => `${r.method} ${toOpenApiPath(r.url)}`);
+}
+
+/** Routes a plugin hides from generated documents must be ones the document itself says it leaves out. */
+function hiddenButDocumentable(routes: ReturnType<typeof routeTable>): string[] {
+  return routes.filter((r) => r.hidden && !isOutsideTheDocument(r.method, r.url)).map((r) => `${r.method} ${r.url}`);
 }
 
 t.test('with the sandbox on, the routes are exactly the documented operations', async (t) => {
@@ -35,11 +40,14 @@ t.test('with the sandbox on, the routes are exactly the documented operations', 
   });
   await app.ready();
   t.same(served(routeTable(app)).sort(), contract().operations().sort());
+  t.same(hiddenButDocumentable(routeTable(app)), []);
+  t.ok(routeTable(app).some((r) => r.method === 'GET' && r.url.startsWith('/docs')), 'the docs page is served, outside the document');
 });
 
 t.test('with the sandbox off, the routes are the documented operations less those tagged sandbox', async (t) => {
   const roost = await startRoost(t);
   t.same(served(routeTable(roost.app)).sort(), contract().operations({ withoutTag: 'sandbox' }).sort());
+  t.same(hiddenButDocumentable(routeTable(roost.app)), []);
   const sandbox = await fetch(`${roost.url}/sandbox/twitter/oauth/authenticate?oauth_token=x`);
   t.equal(sandbox.status, 404, 'the sandbox is not served when a Twitter app is configured');
   await sandbox.arrayBuffer();
@@ -66,4 +74,19 @@ t.test('the document is served as YAML, as JSON and as a reference page with loc
   }
   const initializer = await (await fetch(`${roost.url}/docs/static/swagger-initializer.js`)).text();
   t.match(initializer, /openapi\.json/, 'the page renders roost\'s own document');
+});
+
+t.test('the document says what it leaves out, and describes none of it', async (t) => {
+  const roost = await startRoost(t);
+  const covers = (contract().document.info as { description: string }).description.split('## What this document covers')[1] ?? '';
+  for (const path of ['/docs/', '/docs/json', '/docs/yaml', 'OPTIONS', 'HEAD']) t.match(covers, path, `it names ${path}`);
+  t.same(
+    contract().operations().filter((operation) => isOutsideTheDocument(...(operation.split(' ') as [string, string]))),
+    [],
+  );
+  for (const path of ['/docs', '/docs/', '/docs/json', '/docs/yaml']) {
+    const response = await fetch(`${roost.url}${path}`, { redirect: 'manual' });
+    t.equal(response.status, 200, `${path} is served`);
+    await response.arrayBuffer();
+  }
 });
