@@ -1,7 +1,7 @@
 // Nothing secret reaches the logs, even at LOG_LEVEL=trace: full sign-ins,
 // a cancelled one, Twitter, Redis and Postgres failing, bad tokens and
 // broken requests. Every line is captured and searched for every secret.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import t from 'tap';
 import { decryptSecret } from '../src/crypto-box.js';
@@ -60,12 +60,12 @@ const roost = await startRoost(t, {
 });
 
 /** /login and the callback with the fake's tokens; records the verifier, cookie and resulting token as secrets. */
-async function flow(callbackQuery: (tokens: ReturnType<typeof issueFreshTokens>, verifier: string) => string) {
+async function flow(callbackQuery: (tokens: ReturnType<typeof issueFreshTokens>, verifier: string) => string, loginQuery: Record<string, string> = {}) {
   const tokens = issueFreshTokens();
   const verifier = secret('verifier');
   secrets.set(`verifier ${flows}`, verifier);
   const browser = new Browser();
-  const login = await browser.get(`${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`);
+  const login = await browser.get(`${roost.url}/login?${new URLSearchParams({ return_to: `${APP_ORIGIN}/`, ...loginQuery })}`);
   for (const [name, value] of browser.cookies) {
     secrets.set(`flow cookie ${flows}`, value);
     secrets.set(`flow cookie binding ${flows}`, decodeURIComponent(value).split('.')[0] as string);
@@ -92,6 +92,72 @@ t.test('a successful sign-in, and /me with its token', async (t) => {
   const row = await roost.deps.db.selectFrom('signing_keys').select(['kid', 'private_jwk_sealed']).where('state', '=', 'current').executeTakeFirstOrThrow();
   const privateJwk = JSON.parse(decryptSecret(roost.deps.encryptionKeys, row.private_jwk_sealed as string, `signing_key:${row.kid}`)) as { d: string };
   secrets.set('signing key private part', privateJwk.d);
+});
+
+/** Records an access token, and its parts, as secrets. */
+function rememberAccessToken(label: string, token: string) {
+  secrets.set(`${label} JWT`, token);
+  const [, payload, signature] = token.split('.');
+  secrets.set(`${label} JWT payload`, payload as string);
+  secrets.set(`${label} JWT signature`, signature as string);
+}
+
+/** POSTs a body to roost, remembering the body itself as a secret. */
+async function postSecret(label: string, path: string, body: string, contentType: string, headers: Record<string, string> = {}) {
+  secrets.set(`${label} (the whole body)`, body);
+  const response = await fetch(`${roost.url}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body, redirect: 'manual' });
+  const text = await response.text();
+  return { status: response.status, json: (text ? JSON.parse(text) : {}) as Record<string, string> };
+}
+
+t.test('a code-mode sign-in (PKCE), its redemption, refreshes and logouts', async (t) => {
+  const codeSignIn = async () => {
+    const verifier = randomBytes(48).toString('base64url');
+    const { callback } = await flow(approved, { code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', state: 'st' });
+    const code = new URL(callback.location ?? 'http://missing/').searchParams.get('code') as string;
+    t.ok(code, 'the callback sends a code');
+    secrets.set(`code_verifier ${flows}`, verifier);
+    secrets.set(`authorization code ${flows}`, code);
+    return { code, verifier };
+  };
+  const redemption = (code: string, verifier: string) =>
+    new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: `${APP_ORIGIN}/` }).toString();
+  const form = 'application/x-www-form-urlencoded';
+
+  const first = await codeSignIn();
+  // Refused before the code is looked at; the body carries the code all the same.
+  const refused = await postSecret('refused /token body', '/token', redemption(first.code, secret('short')), form);
+  t.equal(refused.status, 400);
+  t.equal(refused.json.error, 'invalid_request');
+  const redeemed = await postSecret('/token body (code)', '/token', redemption(first.code, first.verifier), form);
+  t.equal(redeemed.status, 200);
+  rememberAccessToken('access token from the code', redeemed.json.access_token as string);
+  secrets.set('refresh token from the code', redeemed.json.refresh_token as string);
+
+  const refreshed = await postSecret('/token body (refresh)', '/token', new URLSearchParams({ grant_type: 'refresh_token', refresh_token: redeemed.json.refresh_token as string }).toString(), form);
+  t.equal(refreshed.status, 200);
+  rememberAccessToken('access token from the refresh', refreshed.json.access_token as string);
+  secrets.set('refresh token from the refresh', refreshed.json.refresh_token as string);
+  const again = await postSecret('/token body (JSON refresh)', '/token', JSON.stringify({ grant_type: 'refresh_token', refresh_token: refreshed.json.refresh_token }), 'application/json');
+  t.equal(again.status, 200);
+  rememberAccessToken('access token from the JSON refresh', again.json.access_token as string);
+  secrets.set('refresh token from the JSON refresh', again.json.refresh_token as string);
+  // The first refresh token, long spent: reuse ends the session (logged as a warning, by session id).
+  const reused = await postSecret('/token body (reuse)', '/token', new URLSearchParams({ grant_type: 'refresh_token', refresh_token: redeemed.json.refresh_token as string }).toString(), form);
+  t.equal(reused.status, 400);
+
+  const second = await codeSignIn();
+  const tokens = await postSecret('/token body (second code, JSON)', '/token', JSON.stringify(Object.fromEntries(new URLSearchParams(redemption(second.code, second.verifier)))), 'application/json');
+  t.equal(tokens.status, 200);
+  rememberAccessToken('access token of the second code', tokens.json.access_token as string);
+  secrets.set('refresh token of the second code', tokens.json.refresh_token as string);
+  const bearer = { authorization: `Bearer ${tokens.json.access_token}` };
+  t.equal((await fetch(`${roost.url}/me`, { headers: bearer })).status, 200);
+  const out = await postSecret('/logout body (form)', '/logout', new URLSearchParams({ refresh_token: tokens.json.refresh_token as string, return_to: `${APP_ORIGIN}/bye` }).toString(), form, bearer);
+  t.equal(out.status, 303);
+  const outAgain = await postSecret('/logout body (JSON)', '/logout', JSON.stringify({ refresh_token: tokens.json.refresh_token, return_to: 'not a uri' }), 'application/json', bearer);
+  t.equal(outAgain.status, 400, 'a refused logout');
+  t.equal((await fetch(`${roost.url}/me`, { headers: bearer })).status, 401, 'signed out');
 });
 
 t.test('a cancelled sign-in', async (t) => {
@@ -176,7 +242,7 @@ t.test('no secret in any log line', async (t) => {
   for (const [label, value] of secrets) {
     t.notOk(all.includes(value), `no ${label}`);
   }
-  for (const word of ['oauth_signature="', 'oauth_verifier=v', 'Bearer ', 'rawPacket', 'set-cookie']) {
+  for (const word of ['oauth_signature="', 'oauth_verifier=v', 'Bearer ', 'rawPacket', 'set-cookie', 'grant_type', 'code_verifier', 'refresh_token=', 'access_token=']) {
     t.notOk(all.toLowerCase().includes(word.toLowerCase()), `no "${word}"`);
   }
 });
