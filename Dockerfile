@@ -11,14 +11,17 @@
 #     -e DATABASE_URL=postgres://… -e REDIS_URL=redis://… \
 #     roost
 #
-# The image runs with NODE_ENV=production, so TWITTER_CONSUMER_KEY,
-# TWITTER_CONSUMER_SECRET, COOKIE_SECRET and ENCRYPTION_KEY must be provided
-# at run time (the sandbox Twitter stand-in never runs in production). No
-# secret is baked into the image. Without DATABASE_URL / REDIS_URL roost falls
+# The image runs with NODE_ENV=production, so the server needs
+# TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, RETURN_TO_ORIGINS,
+# COOKIE_SECRET and ENCRYPTION_KEY at run time (the sandbox Twitter stand-in
+# never runs in production). No secret is baked into the image. Without DATABASE_URL / REDIS_URL roost falls
 # back to an embedded Postgres in DATA_DIR and an in-process store, which suits
 # a single replica only; mount a volume on DATA_DIR to keep that data.
 # Migrations run at start unless MIGRATE_ON_START=false; to run them as a
-# separate step: docker run --rm … roost node dist/src/migrate-cli.js
+# separate step (it needs only DATABASE_URL):
+#   docker run --rm -e DATABASE_URL=postgres://… roost node dist/src/migrate-cli.js
+# The key and session commands likewise need only what they use (README):
+#   docker run --rm -e DATABASE_URL=… -e ENCRYPTION_KEY=… roost node dist/src/keys-cli.js list
 # compose.yaml runs the image with Postgres and Redis.
 
 ARG NODE_IMAGE=node:24-bookworm-slim

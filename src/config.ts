@@ -88,7 +88,14 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function loadConfig(env: Env): Config {
+/** What the operator's commands read: each checks only the variables it uses. */
+export type DatabaseCommandConfig = Pick<Config, 'databaseUrl' | 'databaseTimeoutMs' | 'dataDir'>;
+export type KeysCommandConfig = DatabaseCommandConfig &
+  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl'>;
+export type SessionsCommandConfig = DatabaseCommandConfig & Pick<Config, 'sessionTtl' | 'sessionIdleTtl' | 'sessionRetention'>;
+
+/** Reads variables from env, collecting every problem instead of stopping at the first. */
+function envReader(env: Env) {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
     const value = env[name];
@@ -129,9 +136,98 @@ export function loadConfig(env: Env): Config {
     }
     return url;
   };
+  /** The checked result, frozen; or every problem found, thrown. */
+  const finish = <T extends object>(config: T): T => {
+    if (problems.length > 0) throw new ConfigError(problems);
+    return deepFreeze(config);
+  };
+  return { problems, read, integer, boolean, httpUrl, finish, production: env.NODE_ENV === 'production' };
+}
+
+type EnvReader = ReturnType<typeof envReader>;
+
+function readDatabase(env: EnvReader): DatabaseCommandConfig {
+  const databaseUrl = env.read('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    env.problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  return {
+    databaseUrl,
+    databaseTimeoutMs: env.integer('DATABASE_TIMEOUT_MS', 5000, 100, 60000),
+    dataDir: env.read('DATA_DIR') ?? '.data',
+  };
+}
+
+function readEncryptionKeys(env: EnvReader): Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious'> {
+  const encryptionRaw = env.read('ENCRYPTION_KEY');
+  let encryptionKey: Buffer | undefined;
+  if (encryptionRaw !== undefined) {
+    encryptionKey = parseKey(encryptionRaw);
+    if (!encryptionKey) env.problems.push('ENCRYPTION_KEY must be 32 bytes written as 64 hex digits or base64/base64url');
+  } else if (env.production) {
+    env.problems.push('ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)');
+  }
+  const encryptionKeysPrevious: Buffer[] = [];
+  for (const [index, raw] of (env.read('ENCRYPTION_KEYS_PREVIOUS') ?? '').split(',').map((item) => item.trim()).entries()) {
+    if (raw === '') continue;
+    const key = parseKey(raw);
+    if (key) encryptionKeysPrevious.push(key);
+    else env.problems.push(`ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} must be 32 bytes written as 64 hex digits or base64/base64url`);
+  }
+  return { encryptionKey, encryptionKeysPrevious };
+}
+
+function readSessionTimes(env: EnvReader): Pick<Config, 'sessionTtl' | 'sessionIdleTtl' | 'sessionRetention'> {
+  const sessionTtl = env.integer('SESSION_TTL', 30 * 86400, 300, 366 * 86400);
+  // The idle default follows a shorter SESSION_TTL rather than contradicting it.
+  const sessionIdleTtl = env.integer('SESSION_IDLE_TTL', Math.min(7 * 86400, sessionTtl), 300, 366 * 86400);
+  if (sessionIdleTtl > sessionTtl) {
+    env.problems.push(`SESSION_IDLE_TTL (${sessionIdleTtl}) must not exceed SESSION_TTL (${sessionTtl})`);
+  }
+  return { sessionTtl, sessionIdleTtl, sessionRetention: env.integer('SESSION_RETENTION', 7 * 86400, 0, 366 * 86400) };
+}
+
+function readSigningKeys(env: EnvReader): Pick<Config, 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl'> {
+  const jwtAlg = env.read('JWT_ALG') ?? DEFAULT_SIGNING_ALG;
+  if (!isSigningAlg(jwtAlg)) env.problems.push(`JWT_ALG must be one of ${SIGNING_ALGS.join(', ')} (got "${jwtAlg}")`);
+  const jwksMaxAge = env.integer('JWKS_MAX_AGE', 300, 0, 86400);
+  const keyRefreshInterval = env.integer('KEY_REFRESH_INTERVAL', 5, 1, 300);
+  const keyRotationInterval = env.integer('KEY_ROTATION_INTERVAL', 0, 0, 365 * 86400);
+  // A rotation publishes the next key for JWKS_MAX_AGE + KEY_REFRESH_INTERVAL + leeway before it signs.
+  const publishDelay = jwksMaxAge + keyRefreshInterval + CLOCK_LEEWAY_SECONDS;
+  if (keyRotationInterval !== 0 && keyRotationInterval < Math.max(3600, 2 * publishDelay)) {
+    env.problems.push(
+      `KEY_ROTATION_INTERVAL must be 0 (off) or at least ${Math.max(3600, 2 * publishDelay)} seconds: an hour, and twice the ${publishDelay} s a new key is published before it signs (got "${keyRotationInterval}")`,
+    );
+  }
+  // Tokens live this long: a key that stopped signing stays published until the last one expires.
+  const accessTokenTtl = env.integer('ACCESS_TOKEN_TTL', 900, 30, 86400);
+  return { jwtAlg: jwtAlg as SigningAlg, jwksMaxAge, keyRefreshInterval, keyRotationInterval, accessTokenTtl };
+}
+
+/** npm run migrate: the database only. */
+export function loadMigrateConfig(env: Env): DatabaseCommandConfig {
+  const reader = envReader(env);
+  return reader.finish(readDatabase(reader));
+}
+
+/** npm run keys: the database, ENCRYPTION_KEY (required in production) and the key settings. */
+export function loadKeysCommandConfig(env: Env): KeysCommandConfig {
+  const reader = envReader(env);
+  return reader.finish({ ...readDatabase(reader), ...readEncryptionKeys(reader), ...readSigningKeys(reader) });
+}
+
+/** npm run sessions: the database and the session times. */
+export function loadSessionsCommandConfig(env: Env): SessionsCommandConfig {
+  const reader = envReader(env);
+  return reader.finish({ ...readDatabase(reader), ...readSessionTimes(reader) });
+}
+
+export function loadConfig(env: Env): Config {
+  const reader = envReader(env);
+  const { problems, read, integer, boolean, httpUrl, production } = reader;
   const withoutTrailingSlash = (url: URL) => url.href.replace(/\/+$/, '');
 
-  const production = env.NODE_ENV === 'production';
   const port = integer('PORT', 3000, 0, 65535);
   const host = read('HOST') ?? 'localhost';
 
@@ -162,10 +258,7 @@ export function loadConfig(env: Env): Config {
     }
   }
 
-  const databaseUrl = read('DATABASE_URL');
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
-  }
+  const database = readDatabase(reader);
   const redisUrl = read('REDIS_URL');
   const redisTarget = redisUrl === undefined ? undefined : parseRedisUrl(redisUrl);
   if (redisTarget && !redisTarget.ok) problems.push(`REDIS_URL ${redisTarget.reason}`);
@@ -202,28 +295,9 @@ export function loadConfig(env: Env): Config {
   if (cookieSecret === undefined && production) {
     problems.push('COOKIE_SECRET is required when NODE_ENV=production');
   }
-  const encryptionRaw = read('ENCRYPTION_KEY');
-  let encryptionKey: Buffer | undefined;
-  if (encryptionRaw !== undefined) {
-    encryptionKey = parseKey(encryptionRaw);
-    if (!encryptionKey) problems.push('ENCRYPTION_KEY must be 32 bytes written as 64 hex digits or base64/base64url');
-  } else if (production) {
-    problems.push('ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)');
-  }
-  const encryptionKeysPrevious: Buffer[] = [];
-  for (const [index, raw] of (read('ENCRYPTION_KEYS_PREVIOUS') ?? '').split(',').map((item) => item.trim()).entries()) {
-    if (raw === '') continue;
-    const key = parseKey(raw);
-    if (key) encryptionKeysPrevious.push(key);
-    else problems.push(`ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} must be 32 bytes written as 64 hex digits or base64/base64url`);
-  }
+  const encryption = readEncryptionKeys(reader);
 
-  const sessionTtl = integer('SESSION_TTL', 30 * 86400, 300, 366 * 86400);
-  // The idle default follows a shorter SESSION_TTL rather than contradicting it.
-  const sessionIdleTtl = integer('SESSION_IDLE_TTL', Math.min(7 * 86400, sessionTtl), 300, 366 * 86400);
-  if (sessionIdleTtl > sessionTtl) {
-    problems.push(`SESSION_IDLE_TTL (${sessionIdleTtl}) must not exceed SESSION_TTL (${sessionTtl})`);
-  }
+  const sessionTimes = readSessionTimes(reader);
   const sessionPurgeInterval = integer('SESSION_PURGE_INTERVAL', 3600, 0, 86400);
   if (sessionPurgeInterval !== 0 && sessionPurgeInterval < 60) {
     problems.push(`SESSION_PURGE_INTERVAL must be 0 (off) or from 60 to 86400 seconds (got "${sessionPurgeInterval}")`);
@@ -235,20 +309,13 @@ export function loadConfig(env: Env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logRaw}")`);
   }
 
-  const jwtAlg = read('JWT_ALG') ?? DEFAULT_SIGNING_ALG;
-  if (!isSigningAlg(jwtAlg)) problems.push(`JWT_ALG must be one of ${SIGNING_ALGS.join(', ')} (got "${jwtAlg}")`);
-  const jwksMaxAge = integer('JWKS_MAX_AGE', 300, 0, 86400);
-  const keyRefreshInterval = integer('KEY_REFRESH_INTERVAL', 5, 1, 300);
-  const keyRotationInterval = integer('KEY_ROTATION_INTERVAL', 0, 0, 365 * 86400);
-  // A rotation publishes the next key for JWKS_MAX_AGE + KEY_REFRESH_INTERVAL + leeway before it signs.
-  const publishDelay = jwksMaxAge + keyRefreshInterval + CLOCK_LEEWAY_SECONDS;
-  if (keyRotationInterval !== 0 && keyRotationInterval < Math.max(3600, 2 * publishDelay)) {
-    problems.push(
-      `KEY_ROTATION_INTERVAL must be 0 (off) or at least ${Math.max(3600, 2 * publishDelay)} seconds: an hour, and twice the ${publishDelay} s a new key is published before it signs (got "${keyRotationInterval}")`,
-    );
-  }
+  const signingKeys = readSigningKeys(reader);
 
-  const config: Config = {
+  return reader.finish<Config>({
+    ...database,
+    ...encryption,
+    ...sessionTimes,
+    ...signingKeys,
     production,
     port,
     host,
@@ -261,27 +328,14 @@ export function loadConfig(env: Env): Config {
       timeoutMs: integer('TWITTER_TIMEOUT_MS', 5000, 100, 60000),
     },
     sandbox,
-    databaseUrl,
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),
-    databaseTimeoutMs: integer('DATABASE_TIMEOUT_MS', 5000, 100, 60000),
     redisUrl,
-    dataDir: read('DATA_DIR') ?? '.data',
     returnToOrigins: [...origins],
     jwtAudience: read('JWT_AUDIENCE'),
-    accessTokenTtl: integer('ACCESS_TOKEN_TTL', 900, 30, 86400),
     flowTtl: integer('LOGIN_FLOW_TTL', 600, 60, 3600),
-    sessionTtl,
-    sessionIdleTtl,
     refreshReuseGrace: integer('REFRESH_REUSE_GRACE', 10, 0, 60),
-    sessionRetention: integer('SESSION_RETENTION', 7 * 86400, 0, 366 * 86400),
     sessionPurgeInterval,
-    jwksMaxAge,
-    jwtAlg: jwtAlg as SigningAlg,
-    keyRotationInterval,
-    keyRefreshInterval,
     cookieSecret,
-    encryptionKey,
-    encryptionKeysPrevious,
     logLevel: logRaw as LogLevel,
     migrateOnStart: boolean('MIGRATE_ON_START', true),
     redisKeyPrefix,
@@ -292,9 +346,7 @@ export function loadConfig(env: Env): Config {
     tokenRateLimit: integer('TOKEN_RATE_LIMIT', 120, 0, 1_000_000),
     tokenRateLimitWindow: integer('TOKEN_RATE_LIMIT_WINDOW', 60, 1, 86400),
     trustProxy,
-  };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(config);
+  });
 }
 
 /**

@@ -1,7 +1,9 @@
 // npm run keys -- list | rotate [--alg …] | revoke <kid>: the operator's key
 // commands, against DATABASE_URL (or the embedded database while roost is stopped).
+// They read only the database, ENCRYPTION_KEY(S) and the key settings: not
+// the Twitter app, the cookie secret or the origins the server needs.
 import { describeCliError } from './cli-error.js';
-import { loadConfig } from './config.js';
+import { loadKeysCommandConfig } from './config.js';
 import { createDatabase } from './db.js';
 import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from './key-commands.js';
 import { keyPolicy } from './key-lifecycle.js';
@@ -14,8 +16,8 @@ if ('error' in command) {
 }
 
 try {
-  const config = loadConfig(process.env);
-  const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, dataDir: config.dataDir });
+  const config = loadKeysCommandConfig(process.env);
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
   try {
     const result = await runKeysCommand(
       {

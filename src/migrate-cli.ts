@@ -1,10 +1,12 @@
-// npm run migrate: applies pending migrations to DATABASE_URL (or the embedded database).
-import { ConfigError, loadConfig } from './config.js';
+// npm run migrate: applies pending migrations to DATABASE_URL (or the embedded
+// database). Reads only the database settings: a release step needs no other secret.
+import { describeCliError } from './cli-error.js';
+import { loadMigrateConfig } from './config.js';
 import { createDatabase, migrateToLatest } from './db.js';
 
 try {
-  const config = loadConfig(process.env);
-  const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, dataDir: config.dataDir });
+  const config = loadMigrateConfig(process.env);
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
   try {
     const applied = await migrateToLatest(db);
     process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
@@ -12,6 +14,6 @@ try {
     await db.destroy();
   }
 } catch (error) {
-  process.stderr.write(`roost migrate: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`roost migrate: ${describeCliError(error)}\n`);
   process.exit(1);
 }

@@ -1,9 +1,10 @@
 // npm run sessions -- purge: deletes at once the sessions that ended more
 // than SESSION_RETENTION seconds ago, as every replica does on its timer
 // (for SESSION_PURGE_INTERVAL=0 and a scheduled job instead). Against
-// DATABASE_URL, or the embedded database while roost is stopped.
+// DATABASE_URL, or the embedded database while roost is stopped. Reads only
+// the database and session settings.
 import { describeCliError } from './cli-error.js';
-import { loadConfig } from './config.js';
+import { loadSessionsCommandConfig } from './config.js';
 import { createDatabase } from './db.js';
 import { purgeCutoffs } from './session-policy.js';
 import { purgeEndedSessions } from './session-purge.js';
@@ -21,7 +22,7 @@ if (args.length !== 1 || args[0] !== 'purge') {
 }
 
 try {
-  const config = loadConfig(process.env);
+  const config = loadSessionsCommandConfig(process.env);
   const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
   try {
     const nowMs = Date.now();

@@ -24,15 +24,18 @@ function keys(args: string[], env: Record<string, string>, viaNpm = false): Prom
 }
 
 const databaseUrl = await createTestSchema(t);
-const env = { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: randomBytes(32).toString('hex'), RETURN_TO_ORIGINS: 'https://app.example.com' };
+// Production, with only the variables the README names for these commands.
+const env = { NODE_ENV: 'production', DATABASE_URL: databaseUrl, ENCRYPTION_KEY: randomBytes(32).toString('hex') };
 
 t.test('refusals: no migrations yet, bad usage, bad configuration', async (t) => {
   // Independent processes, started together to keep the file quick.
-  const [unmigrated, usage, nothing, config] = await Promise.all([
+  const { ENCRYPTION_KEY: _key, ...withoutKey } = env;
+  const [unmigrated, usage, nothing, config, keyless] = await Promise.all([
     keys(['list'], env),
     keys(['rotate', '--alg', 'HS256'], env),
     keys([], env),
     keys(['list'], { ...env, JWT_ALG: 'HS256', KEY_REFRESH_INTERVAL: '0' }),
+    keys(['list'], withoutKey),
   ]);
   t.equal(unmigrated.code, 1);
   t.match(unmigrated.stderr, /^roost keys: the database failed: relation "signing_keys" does not exist \(apply the migrations first: npm run migrate\)\n$/);
@@ -44,6 +47,7 @@ t.test('refusals: no migrations yet, bad usage, bad configuration', async (t) =>
   t.equal(config.code, 1);
   t.match(config.stderr, /JWT_ALG must be one of ES256, EdDSA, RS256 \(got "HS256"\)/);
   t.match(config.stderr, /KEY_REFRESH_INTERVAL must be a whole number from 1 to 300/);
+  t.same(keyless, { code: 1, stdout: '', stderr: 'roost keys: invalid configuration:\n  - ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)\n' });
 });
 
 t.test('list, rotate and revoke', async (t) => {

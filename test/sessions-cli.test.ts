@@ -25,7 +25,8 @@ function sessions(args: string[], env: Record<string, string>, viaNpm = false): 
 }
 
 const databaseUrl = await createTestSchema(t);
-const env = { DATABASE_URL: databaseUrl, RETURN_TO_ORIGINS: 'https://app.example.com', SESSION_RETENTION: '86400' };
+// Production, with only the database and the session setting the command reads.
+const env = { NODE_ENV: 'production', DATABASE_URL: databaseUrl, SESSION_RETENTION: '86400' };
 
 t.test('refusals: bad usage, bad configuration, no migrations yet', async (t) => {
   const [nothing, unknown, extra, config, unmigrated] = await Promise.all([
