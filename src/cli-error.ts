@@ -8,7 +8,7 @@ export function describeCliError(error: unknown): string {
   // withDatabase keeps the driver's message from HTTP clients; an operator needs it.
   if (error instanceof AppError && error.cause instanceof Error) {
     const missingTable = (error.cause as { code?: string }).code === '42P01';
-    return `the database failed: ${error.cause.message}${missingTable ? ' (apply the migrations first: npm run migrate)' : ''}`;
+    return `the database failed: ${error.cause.message}${missingTable ? ' (apply the migrations first: npm run migrate, or node dist/src/migrate-cli.js from a build)' : ''}`;
   }
   return error instanceof Error ? error.message : String(error);
 }

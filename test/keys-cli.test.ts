@@ -38,7 +38,7 @@ t.test('refusals: no migrations yet, bad usage, bad configuration', async (t) =>
     keys(['list'], withoutKey),
   ]);
   t.equal(unmigrated.code, 1);
-  t.match(unmigrated.stderr, /^roost keys: the database failed: relation "signing_keys" does not exist \(apply the migrations first: npm run migrate\)\n$/);
+  t.match(unmigrated.stderr, /^roost keys: the database failed: relation "signing_keys" does not exist \(apply the migrations first: npm run migrate, or node dist\/src\/migrate-cli\.js from a build\)\n$/);
   t.equal(usage.code, 2);
   t.match(usage.stderr, /^roost keys: --alg must be one of ES256, EdDSA, RS256 \(got "HS256"\)\nusage: npm run keys -- <command>/);
   t.equal(usage.stdout, '');

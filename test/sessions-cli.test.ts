@@ -40,7 +40,7 @@ t.test('refusals: bad usage, bad configuration, no migrations yet', async (t) =>
   t.match(unknown, { code: 2, stderr: /^roost sessions: unknown command "list"\n/ });
   t.match(extra, { code: 2, stderr: /^roost sessions: purge takes no arguments\n/ });
   t.match(config, { code: 1, stderr: /SESSION_RETENTION must be a whole number from 0 to 31622400 \(got "a week"\)/ });
-  t.match(unmigrated, { code: 1, stderr: /^roost sessions: the database failed: relation "sessions" does not exist \(apply the migrations first: npm run migrate\)\n$/ });
+  t.match(unmigrated, { code: 1, stderr: /^roost sessions: the database failed: relation "sessions" does not exist \(apply the migrations first: npm run migrate, or node dist\/src\/migrate-cli\.js from a build\)\n$/ });
 });
 
 t.test('purge deletes the sessions that ended more than SESSION_RETENTION ago', async (t) => {
