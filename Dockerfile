@@ -24,7 +24,8 @@
 #   docker run --rm -e DATABASE_URL=… -e ENCRYPTION_KEY=… roost node dist/src/keys-cli.js list
 # compose.yaml runs the image with Postgres and Redis.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Node 26, the Active LTS line, on Debian trixie (the official images' default).
+ARG NODE_IMAGE=node:26-trixie-slim
 
 # ---- build: compile TypeScript to dist/ ------------------------------------
 FROM ${NODE_IMAGE} AS build
