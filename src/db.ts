@@ -71,7 +71,7 @@ export type Db = Kysely<Database>;
 export interface DatabaseOptions {
   readonly databaseUrl: string | undefined;
   readonly poolSize: number;
-  /** Query timeout; connecting may take at most this too, and never more than 2 s. Default 5000. */
+  /** Query timeout, 0 for none; connecting may take at most this too, and never more than 2 s. Default 5000. */
   readonly timeoutMs?: number;
   readonly dataDir: string;
   readonly onPoolError?: (error: Error) => void;
@@ -86,12 +86,13 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
     if (event.level === 'error') options.onQueryError?.(event.error);
   };
   if (options.databaseUrl !== undefined) {
+    const timeoutMs = options.timeoutMs ?? 5000;
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize,
       // Fail fast when Postgres is away instead of queueing requests forever.
-      connectionTimeoutMillis: Math.min(2000, options.timeoutMs ?? 5000),
-      query_timeout: options.timeoutMs ?? 5000,
+      connectionTimeoutMillis: timeoutMs > 0 ? Math.min(2000, timeoutMs) : 2000,
+      ...(timeoutMs > 0 ? { query_timeout: timeoutMs } : {}),
     });
     // pg-pool listens for errors only on idle clients: a connection that drops
     // while a query holds it would emit an unhandled 'error' and end the
@@ -120,7 +121,24 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
   return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dir)), log });
 }
 
-/** Applies pending migrations. Kysely's migrator holds a lock, so replicas starting together are safe. */
+/**
+ * Applies pending migrations over a connection of its own that has no query
+ * timeout: building an index on a large table, or waiting for another
+ * replica's migration lock, may take longer than any request should. The
+ * embedded database allows one connection only, so it migrates on `db`.
+ */
+export async function migrateDatabase(db: Db, options: Pick<DatabaseOptions, 'databaseUrl' | 'dataDir'>): Promise<string[]> {
+  if (options.databaseUrl === undefined) return migrateToLatest(db);
+  if ((await pendingMigrations(db)).length === 0) return [];
+  const migrating = await createDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, poolSize: 1, timeoutMs: 0 });
+  try {
+    return await migrateToLatest(migrating);
+  } finally {
+    await migrating.destroy();
+  }
+}
+
+/** Applies pending migrations on `db`. Kysely's migrator holds a lock, so replicas starting together are safe. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   // Nothing to do on most starts, and cheap to check.
   if ((await pendingMigrations(db)).length === 0) return [];

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { EncryptionKeys } from './crypto-box.js';
-import { createDatabase, migrateToLatest, pendingMigrations, type Db } from './db.js';
+import { createDatabase, migrateDatabase, pendingMigrations, type Db } from './db.js';
 import { createMemoryStore, createRedisStore, type FlowStore } from './flow-store.js';
 import { keyPolicy } from './key-lifecycle.js';
 import { createKeyRing, type KeyRing } from './key-ring.js';
@@ -76,7 +76,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     if (config.databaseUrl === undefined) logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: using the embedded Postgres (PGlite)');
     if (config.migrateOnStart) {
       const started = performance.now();
-      const applied = await migrateToLatest(db);
+      const applied = await migrateDatabase(db, config);
       if (applied.length > 0) logger.info({ applied, ms: Math.round(performance.now() - started) }, 'migrations applied');
     } else {
       // Code that expects a newer schema must not serve: refuse to start instead.

@@ -2,13 +2,13 @@
 // database). Reads only the database settings: a release step needs no other secret.
 import { describeCliError } from './cli-error.js';
 import { loadMigrateConfig } from './config.js';
-import { createDatabase, migrateToLatest } from './db.js';
+import { createDatabase, migrateDatabase } from './db.js';
 
 try {
   const config = loadMigrateConfig(process.env);
   const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
   try {
-    const applied = await migrateToLatest(db);
+    const applied = await migrateDatabase(db, config);
     process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
   } finally {
     await db.destroy();

@@ -8,7 +8,7 @@ import pg from 'pg';
 import t from 'tap';
 import { migrations } from '../migrations/index.js';
 import { CurrentSchemaIntrospector } from '../src/current-schema-introspector.js';
-import { createDatabase, migrateToLatest } from '../src/db.js';
+import { createDatabase, migrateDatabase, migrateToLatest } from '../src/db.js';
 import { createTestSchema, TEST_DATABASE_URL } from './helpers/roost.js';
 
 t.test('fresh schemas migrate while other schemas are created and dropped', async (t) => {
@@ -59,4 +59,30 @@ t.test('the introspector sees the tables of its own schema only', async (t) => {
   t.ok(tables.every((table) => table.schema === rows[0]?.schema && !table.isView), 'all in the connection\'s schema');
   t.ok((await introspector.getSchemas()).some((schema) => schema.name === rows[0]?.schema), 'its schema is listed');
   t.same((await introspector.getMetadata()).tables, tables);
+});
+
+t.test('migrations wait past the query timeout for another migration to finish', async (t) => {
+  const url = await createTestSchema(t);
+  // The lock Kysely's Postgres migrator takes: here, another replica in the middle of a long migration.
+  const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await other.connect();
+  t.teardown(() => other.end());
+  const requestPool = () => createDatabase({ databaseUrl: url, poolSize: 2, timeoutMs: 100, dataDir: '.' });
+  await other.query('select pg_advisory_lock(3853314791062309107)');
+  try {
+    // Its connection stays queued on the lock after the timeout: this pool is thrown away.
+    const timedOut = await requestPool();
+    await t.rejects(migrateToLatest(timedOut), /timeout/i, 'on the request pool, the wait hits its 100 ms query timeout');
+    await timedOut.destroy();
+
+    const db = await requestPool();
+    t.teardown(() => db.destroy());
+    const migrating = migrateDatabase(db, { databaseUrl: url, dataDir: '.' });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await other.query('select pg_advisory_unlock(3853314791062309107)');
+    t.same(await migrating, Object.keys(migrations), 'its own connection waited for the lock, then migrated');
+    t.same(await migrateDatabase(db, { databaseUrl: url, dataDir: '.' }), [], 'nothing left the second time');
+  } finally {
+    await other.query('select pg_advisory_unlock_all()');
+  }
 });
