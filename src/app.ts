@@ -129,7 +129,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
 
   await app.register(cookie, { secret: deps.cookieSecret });
   // Counters per client address, in Redis when there is one so every replica
-  // shares them. Routes opt in (the login routes do). If Redis fails the
+  // shares them. Routes opt in (the login routes and /token do). If Redis fails the
   // limit is skipped: the same request then meets the flow store's 503.
   await app.register(rateLimit, {
     global: false,
