@@ -98,14 +98,24 @@ export function compileRequestSchema({ schema }: { readonly schema: unknown }): 
 
 /** The first schema failure of a request body, in words for a problem's `detail`. */
 export function describeBodyError(errors: readonly SchemaError[] | null | undefined): string {
+  return describeSchemaError(errors, 'The body must be form-encoded or a JSON object', 'The body');
+}
+
+/** The first schema failure of a query string, in words for a problem's `detail`. */
+export function describeQueryError(errors: readonly SchemaError[] | null | undefined): string {
+  return describeSchemaError(errors, 'The query string is malformed', 'The query string');
+}
+
+function describeSchemaError(errors: readonly SchemaError[] | null | undefined, notAnObject: string, whole: string): string {
   const error = errors?.[0];
-  if (!error) return 'The body is malformed';
+  if (!error) return `${whole} is malformed`;
   const name = error.instancePath.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
   if (error.keyword === 'required') return `${String(error.params.missingProperty)} is required`;
-  if (name === '') return error.keyword === 'type' ? 'The body must be form-encoded or a JSON object' : `The body ${error.message ?? 'is malformed'}`;
-  // A form parameter given twice arrives as an array.
+  if (name === '') return error.keyword === 'type' ? notAnObject : `${whole} ${error.message ?? 'is malformed'}`;
+  // A form or query parameter given twice arrives as an array.
   if (error.keyword === 'type') return `${name} must be given once, as a ${String(error.params.type)}`;
   if (error.keyword === 'enum') return `${name} must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+  if (error.keyword === 'const') return `${name} must be ${String(error.params.allowedValue)}`;
   return `${name} ${error.message ?? 'is malformed'}`;
 }
 

@@ -3,11 +3,18 @@
 // change to the validation.
 import t from 'tap';
 import { parse, stringify } from 'yaml';
-import { bodySchema, compileRequestSchema, componentSchema, describeBodyError, loadOpenApi, paramsSchema, parseOpenApi, querystringSchema, type SchemaError } from '../src/openapi.js';
+import { bodySchema, compileRequestSchema, componentSchema, describeBodyError, describeQueryError, loadOpenApi, paramsSchema, parseOpenApi, querystringSchema, type SchemaError } from '../src/openapi.js';
 
 type Node = Record<string, unknown>;
 const spec = loadOpenApi();
-const raw = parse(spec.text) as { components: { schemas: Record<string, Node> } };
+const raw = parse(spec.text) as { paths: Record<string, Record<string, { parameters: Array<Node & { name: string; in: string; schema: Node }> }>>; components: { schemas: Record<string, Node> } };
+
+/** An operation's documented parameter, as written. */
+function parameterAsWritten(path: string, name: string): Node {
+  const parameter = raw.paths[path]?.get?.parameters.find((item) => item.name === name);
+  if (!parameter) throw new Error(`no ${name} at ${path}`);
+  return parameter.schema;
+}
 
 /** The component as written, less its documentation: what a route must validate with. */
 function asWritten(value: unknown): unknown {
@@ -35,6 +42,65 @@ t.test('the bodies of /token and /logout are validated with their components, as
 t.test('the id of DELETE /sessions/{id} is validated with SessionId, as written', async (t) => {
   t.same(paramsSchema(spec, '/sessions/{id}', 'delete'), { type: 'object', properties: { id: asWritten(raw.components.schemas.SessionId) }, required: ['id'] });
   t.same(querystringSchema(spec, '/sessions/{id}', 'delete'), { type: 'object', properties: {} }, 'it has no query parameters');
+});
+
+t.test('the query strings of /login and /login/callback are validated with their parameters, as written', async (t) => {
+  t.same(querystringSchema(spec, '/login', 'get'), {
+    type: 'object',
+    properties: Object.fromEntries(['return_to', 'code_challenge', 'code_challenge_method', 'state'].map((name) => [name, asWritten(parameterAsWritten('/login', name))])),
+    required: ['return_to'],
+  });
+  const oauthValue = asWritten(raw.components.schemas.OAuthValue);
+  t.same(querystringSchema(spec, '/login/callback', 'get'), { type: 'object', properties: { oauth_token: oauthValue, oauth_verifier: oauthValue, denied: oauthValue } }, 'the cookie is not a query parameter');
+  t.match(oauthValue, { type: 'string', minLength: 1, maxLength: 512 });
+  t.match(asWritten(parameterAsWritten('/login', 'state')), { type: 'string', minLength: 1, maxLength: 512, pattern: '^[\\x20-\\x7e]*$' }, 'RFC 6749 Appendix A.5 VSCHAR');
+  t.match(asWritten(parameterAsWritten('/login', 'return_to')), { type: 'string', format: 'uri', minLength: 1, maxLength: 2048 });
+});
+
+t.test('a change to the document is a change to the query validation', async (t) => {
+  const today = { login: compileRequestSchema({ schema: querystringSchema(spec, '/login', 'get') }), callback: compileRequestSchema({ schema: querystringSchema(spec, '/login/callback', 'get') }) };
+  const login = (state: string) => ({ return_to: 'https://a.example/', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state });
+  t.ok(today.login(login('s'.repeat(100))), 'a 100-character state passes the document as it is');
+  t.ok(today.callback({ denied: 't'.repeat(100) }), 'so does a 100-character denied');
+
+  const edited = parse(spec.text) as typeof raw;
+  const state = edited.paths['/login']?.get?.parameters.find((parameter) => parameter.name === 'state');
+  if (!state) throw new Error('no state');
+  state.schema.maxLength = 64;
+  (edited.components.schemas.OAuthValue as Node).maxLength = 64;
+  const tomorrow = parseOpenApi(stringify(edited));
+  const login64 = compileRequestSchema({ schema: querystringSchema(tomorrow, '/login', 'get') });
+  const callback64 = compileRequestSchema({ schema: querystringSchema(tomorrow, '/login/callback', 'get') });
+  t.notOk(login64(login('s'.repeat(100))), 'and fails once the document says 64');
+  t.ok(login64(login('s'.repeat(64))));
+  t.notOk(callback64({ denied: 't'.repeat(100) }));
+  t.ok(callback64({ denied: 't'.repeat(64) }));
+});
+
+t.test('query strings are not coerced either', async (t) => {
+  const validate = compileRequestSchema({ schema: querystringSchema(spec, '/login/callback', 'get') });
+  for (const value of [['t'], ['t', 't'], 42, null]) {
+    const query = { denied: value };
+    t.notOk(validate(query), JSON.stringify(value));
+    t.same(query.denied, value, 'left as it was');
+  }
+});
+
+t.test('query schema failures in words', async (t) => {
+  const validate = compileRequestSchema({ schema: querystringSchema(spec, '/login', 'get') });
+  const detail = (query: unknown) => {
+    t.notOk(validate(query));
+    return describeQueryError(validate.errors as SchemaError[]);
+  };
+  const base = { return_to: 'https://a.example/' };
+  t.equal(detail({}), 'return_to is required');
+  t.equal(detail({ return_to: ['https://a.example/', 'https://a.example/'] }), 'return_to must be given once, as a string');
+  t.equal(detail({ return_to: 'relative' }), 'return_to must match format "uri"');
+  t.equal(detail({ ...base, code_challenge_method: 'plain' }), 'code_challenge_method must be S256');
+  t.equal(detail({ ...base, state: '' }), 'state must NOT have fewer than 1 characters');
+  t.equal(detail('return_to=x'), 'The query string is malformed');
+  t.equal(describeQueryError([]), 'The query string is malformed');
+  t.equal(describeQueryError(undefined), 'The query string is malformed');
 });
 
 t.test('a change to the document is a change to the validation', async (t) => {

@@ -1,6 +1,5 @@
 import t from 'tap';
 import { isValidS256Challenge, s256Challenge, verifierMatches } from '../src/pkce.js';
-import { parseCodeRequestParams } from '../src/login-params.js';
 import { hasCodeResponseParams, withQuery } from '../src/return-to.js';
 
 // RFC 7636 Appendix B.
@@ -21,32 +20,7 @@ t.test('challenge shape (RFC 7636 §4.2)', async (t) => {
   t.notOk(isValidS256Challenge(`${CHALLENGE}=`));
 });
 
-t.test('parseCodeRequestParams', async (t) => {
-  t.same(parseCodeRequestParams({}), { ok: true, value: undefined }, 'no challenge: the fragment mode');
-  t.same(parseCodeRequestParams({ code_challenge: CHALLENGE, code_challenge_method: 'S256' }), { ok: true, value: { challenge: CHALLENGE } });
-  t.same(parseCodeRequestParams({ code_challenge: CHALLENGE, code_challenge_method: 'S256', state: 'a b/c' }), {
-    ok: true,
-    value: { challenge: CHALLENGE, state: 'a b/c' },
-  });
-  const refused: Array<[Record<string, unknown>, RegExp]> = [
-    [{ code_challenge: CHALLENGE }, /must be S256/],
-    [{ code_challenge: VERIFIER, code_challenge_method: 'plain' }, /plain is not accepted/],
-    [{ code_challenge: CHALLENGE, code_challenge_method: 's256' }, /must be S256/],
-    [{ code_challenge: 'short', code_challenge_method: 'S256' }, /43 base64url/],
-    [{ code_challenge: [CHALLENGE, CHALLENGE], code_challenge_method: 'S256' }, /once/],
-    [{ code_challenge: CHALLENGE, code_challenge_method: 'S256', state: ['a', 'b'] }, /once/],
-    [{ code_challenge: CHALLENGE, code_challenge_method: 'S256', state: '' }, /state must be/],
-    [{ code_challenge: CHALLENGE, code_challenge_method: 'S256', state: 'x'.repeat(513) }, /state must be/],
-    [{ code_challenge: CHALLENGE, code_challenge_method: 'S256', state: 'tab\there' }, /state must be/],
-    [{ code_challenge_method: 'S256' }, /only with code_challenge/],
-    [{ state: 'x' }, /only with code_challenge/],
-  ];
-  for (const [query, reason] of refused) {
-    const check = parseCodeRequestParams(query);
-    t.equal(check.ok, false, JSON.stringify(query));
-    if (!check.ok) t.match(check.reason, reason);
-  }
-});
+// The /login parameters of the code flow (code_challenge and the rest): login-params.test.ts.
 
 t.test('withQuery keeps return_to query and adds the answer', async (t) => {
   t.equal(withQuery('https://app.example/cb', { code: 'c', state: 's t' }), 'https://app.example/cb?code=c&state=s+t');

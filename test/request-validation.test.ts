@@ -1,7 +1,8 @@
-// Requests that break openapi.yaml's schemas, over real HTTP: the bodies of
-// POST /token and POST /logout and the path of DELETE /sessions/{id} get the
-// 4xx the document gives them, with limits read from the document itself,
-// and change nothing. Also /token's 503 when the flow store fails.
+// Requests that break openapi.yaml's schemas, over real HTTP: the query
+// strings of GET /login and GET /login/callback, the bodies of POST /token
+// and POST /logout and the path of DELETE /sessions/{id} get the 4xx the
+// document gives them, with limits read from the document itself, and
+// change nothing. Also /token's 503 when the flow store fails.
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import t from 'tap';
@@ -18,6 +19,10 @@ type Limits = { minLength?: number; maxLength?: number };
 const schemas = (contract().document.components as { schemas: Record<string, { properties: Record<string, Limits> }> }).schemas;
 const token = schemas.TokenRequest?.properties as Record<'code' | 'code_verifier' | 'redirect_uri' | 'refresh_token', Required<Limits>>;
 const logout = schemas.LogoutRequest?.properties as Record<'refresh_token' | 'return_to', Required<Limits>>;
+const oauthValue = schemas.OAuthValue as unknown as Required<Limits>;
+type Parameter = { name: string; schema: Limits };
+const loginPath = (contract().document.paths as Record<string, { get: { parameters: Parameter[] } }>)['/login'];
+const loginParameter = Object.fromEntries((loginPath?.get.parameters ?? []).map((parameter) => [parameter.name, parameter.schema as Required<Limits>]));
 
 const roost = await startRoost(t);
 
@@ -46,6 +51,95 @@ async function signedIn(): Promise<{ access: string; refresh: string; sid: strin
   const access = answer.get('access_token') as string;
   return { access, refresh: answer.get('refresh_token') as string, sid: decodeJwt(access).sid as string };
 }
+
+async function get(on: Roost, path: string, query: string) {
+  const response = await fetch(`${on.url}${path}?${query}`, { redirect: 'manual' });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: (response.status >= 400 ? JSON.parse(text) : {}) as Record<string, unknown> };
+}
+const CHALLENGE = challengeOf(verifierOf(43));
+const pkce = (state?: string) => ({ code_challenge: CHALLENGE, code_challenge_method: 'S256', ...(state === undefined ? {} : { state }) });
+/** A return_to on the allowed origin, exactly `length` characters long. */
+const returnToOf = (length: number) => `${APP_ORIGIN}/${'a'.repeat(length - APP_ORIGIN.length - 1)}`;
+
+t.test('GET /login: the return_to and state limits of the document are the ones accepted', async (t) => {
+  const returnTo = loginParameter.return_to as Required<Limits>;
+  const state = loginParameter.state as Required<Limits>;
+  t.equal(returnTo.maxLength, 2048);
+  t.equal(state.maxLength, 512);
+  const accepted: Array<[string, Record<string, string>]> = [
+    ['return_to at maxLength', { return_to: returnToOf(returnTo.maxLength) }],
+    ['state at minLength', { return_to: RETURN_TO, ...pkce('s'.repeat(state.minLength)) }],
+    ['state at maxLength', { return_to: RETURN_TO, ...pkce('s'.repeat(state.maxLength)) }],
+    ['state of every printable ASCII character', { return_to: RETURN_TO, ...pkce(Array.from({ length: 95 }, (_, i) => String.fromCharCode(0x20 + i)).join('')) }],
+  ];
+  for (const [name, query] of accepted) {
+    const answer = await get(roost, '/login', new URLSearchParams(query).toString());
+    t.equal(answer.status, 302, name);
+    t.match(answer.headers.get('location'), /\/oauth\/authenticate\?oauth_token=/, name);
+  }
+});
+
+t.test('GET /login: queries the document refuses are invalid_request, with no redirect and no cookie', async (t) => {
+  const returnTo = loginParameter.return_to as Required<Limits>;
+  const state = loginParameter.state as Required<Limits>;
+  const query = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const cases: Array<[string, string, RegExp]> = [
+    ['no return_to', '', /^return_to is required$/],
+    ['an empty return_to', 'return_to=', /^return_to must NOT have fewer than 1 characters$/],
+    ['return_to one past maxLength', query({ return_to: returnToOf(returnTo.maxLength + 1) }), new RegExp(`^return_to must NOT have more than ${returnTo.maxLength} characters$`)],
+    ['a repeated return_to', `${query({ return_to: RETURN_TO })}&${query({ return_to: RETURN_TO })}`, /^return_to must be given once, as a string$/],
+    ['a return_to that is not a URI', query({ return_to: '/signed-in' }), /^return_to must match format "uri"$/],
+    ['state one past maxLength', query({ return_to: RETURN_TO, ...pkce('s'.repeat(state.maxLength + 1)) }), new RegExp(`^state must NOT have more than ${state.maxLength} characters$`)],
+    ['an empty state', query({ return_to: RETURN_TO, ...pkce('') }), /^state must NOT have fewer than 1 characters$/],
+    ['a state with a tab', query({ return_to: RETURN_TO, ...pkce('a\tb') }), /^state must match pattern/],
+    ['a state beyond ASCII', query({ return_to: RETURN_TO, ...pkce('café') }), /^state must match pattern/],
+    ['a repeated state', `${query({ return_to: RETURN_TO, ...pkce('a') })}&state=a`, /^state must be given once/],
+    ['a code_challenge one short', query({ return_to: RETURN_TO, ...pkce(), code_challenge: CHALLENGE.slice(1) }), /^code_challenge must match pattern/],
+    ['a padded code_challenge', query({ return_to: RETURN_TO, ...pkce(), code_challenge: `${CHALLENGE}=` }), /^code_challenge must match pattern/],
+    ['code_challenge_method=plain', query({ return_to: RETURN_TO, ...pkce(), code_challenge_method: 'plain' }), /^code_challenge_method must be S256$/],
+    ['a repeated code_challenge_method', `${query({ return_to: RETURN_TO, ...pkce() })}&code_challenge_method=S256`, /^code_challenge_method must be given once/],
+    // What the document cannot say, login-params.ts does: the same code.
+    ['a code_challenge without its method', query({ return_to: RETURN_TO, code_challenge: CHALLENGE }), /^code_challenge_method must be S256 \(plain is not accepted\)$/],
+    ['state without code_challenge', query({ return_to: RETURN_TO, state: 'a' }), /only with code_challenge/],
+  ];
+  for (const [name, q, detail] of cases) {
+    const answer = await get(roost, '/login', q);
+    t.equal(answer.status, 400, name);
+    t.equal(answer.headers.get('content-type'), PROBLEM, name);
+    t.equal(answer.headers.get('location'), null, name);
+    t.equal(answer.headers.get('set-cookie'), null, name);
+    t.match(answer.json, { code: 'invalid_request', status: 400, detail }, name);
+  }
+  const origin = await get(roost, '/login', query({ return_to: 'https://evil.example/' }));
+  t.match(origin.json, { code: 'return_to_not_allowed' }, 'a well-formed return_to off the allowlist is still return_to_not_allowed');
+});
+
+t.test('GET /login/callback: the OAuthValue limits of the document, then the flow', async (t) => {
+  t.equal(oauthValue.maxLength, 512);
+  const cases: Array<[string, string, string, RegExp]> = [
+    ['oauth_token at maxLength', `oauth_token=${'t'.repeat(oauthValue.maxLength)}&oauth_verifier=v`, 'flow_not_found', /unknown/],
+    ['denied at maxLength', `denied=${'t'.repeat(oauthValue.maxLength)}`, 'flow_not_found', /unknown/],
+    ['oauth_token one past maxLength', `oauth_token=${'t'.repeat(oauthValue.maxLength + 1)}&oauth_verifier=v`, 'invalid_callback', new RegExp(`^oauth_token must (NOT have more than ${oauthValue.maxLength} characters|match pattern)`)],
+    ['oauth_verifier one past maxLength', `oauth_token=t&oauth_verifier=${'v'.repeat(oauthValue.maxLength + 1)}`, 'invalid_callback', /^oauth_verifier /],
+    ['an empty denied', 'denied=', 'invalid_callback', /^denied /],
+    ['a denied outside the alphabet', 'denied=a%20b', 'invalid_callback', /^denied must match pattern/],
+    ['a repeated oauth_verifier', 'oauth_token=t&oauth_verifier=v&oauth_verifier=v', 'invalid_callback', /^oauth_verifier must be given once, as a string$/],
+    ['a repeated denied', 'denied=t&denied=t', 'invalid_callback', /^denied must be given once/],
+    // What the document cannot say, login-params.ts does: the same code.
+    ['denied beside oauth_token', 'denied=t&oauth_token=t', 'invalid_callback', /combined/],
+    ['no verifier', 'oauth_token=t', 'invalid_callback', /required/],
+  ];
+  for (const [name, q, code, detail] of cases) {
+    const answer = await get(roost, '/login/callback', q);
+    t.equal(answer.status, 400, name);
+    t.equal(answer.headers.get('content-type'), PROBLEM, name);
+    t.equal(answer.headers.get('cache-control'), 'no-store', name);
+    t.equal(answer.headers.get('referrer-policy'), 'no-referrer', name);
+    t.match(answer.json, { code, detail }, name);
+    if (code === 'invalid_callback') t.equal(answer.headers.get('set-cookie'), null, `${name}: the cookie is left alone`);
+  }
+});
 
 t.test('the verifier lengths of the document are the ones accepted', async (t) => {
   t.equal(token.code_verifier.minLength, 43, 'RFC 7636 §4.1');

@@ -1,10 +1,10 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
-import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifySchemaValidationError } from 'fastify';
 import { toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { flowCookie } from '../flow-cookie.js';
-import { loadOpenApi, querystringSchema } from '../openapi.js';
-import { parseCallbackParams, parseCodeRequestParams, parseReturnToParam, type Query } from '../login-params.js';
+import { compileRequestSchema, describeQueryError, loadOpenApi, querystringSchema } from '../openapi.js';
+import { parseCallbackParams, parseCodeRequestParams, type CallbackQuery, type LoginQuery } from '../login-params.js';
 import { checkReturnTo, hasCodeResponseParams } from '../return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../sign-in.js';
 import { clientInfo } from './client-info.js';
@@ -22,12 +22,19 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   // Per client address, each route its own counter: slows flooding and guessing at the callback.
   const limited: FastifyContextConfig = config.loginRateLimit > 0 ? { rateLimit: { max: config.loginRateLimit, timeWindow: config.loginRateLimitWindow * 1000 } } : {};
 
-  app.get('/login', { schema: { querystring: querystringSchema(spec, '/login', 'get') }, config: limited }, async (request, reply) => {
-    const param = parseReturnToParam(request.query as Query);
-    if (!param.ok) throw new AppError('invalid_request', param.reason);
-    const target = checkReturnTo(param.value, config.returnToOrigins);
+  // The query strings are checked against their parameters in openapi.yaml, and nowhere else,
+  // as the bodies of /token and /logout are: nothing coerced, a repeated parameter refused.
+  // A failure is the route's `invalidCode` (app.ts), with the detail in words.
+  const validation = {
+    validatorCompiler: compileRequestSchema,
+    schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => new Error(describeQueryError(errors)),
+  };
+
+  const loginRoute = { schema: { querystring: querystringSchema(spec, '/login', 'get') }, ...validation, config: limited };
+  app.get<{ Querystring: LoginQuery }>('/login', loginRoute, async (request, reply) => {
+    const target = checkReturnTo(request.query.return_to, config.returnToOrigins);
     if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
-    const codeRequest = parseCodeRequestParams(request.query as Query);
+    const codeRequest = parseCodeRequestParams(request.query);
     if (!codeRequest.ok) throw new AppError('invalid_request', codeRequest.reason);
     if (codeRequest.value && hasCodeResponseParams(target.url)) {
       throw new AppError('invalid_request', 'return_to must not already carry code, state or error parameters: roost adds them');
@@ -44,6 +51,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
 
   const callbackRoute = {
     schema: { querystring: querystringSchema(spec, '/login/callback', 'get') },
+    ...validation,
     config: { invalidCode: 'invalid_callback' as const, ...limited },
     // The callback's answer must not be cached or leak through Referer, errors included.
     onRequest: async (_request: unknown, reply: FastifyReply) => {
@@ -51,8 +59,8 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       reply.header('referrer-policy', 'no-referrer');
     },
   };
-  app.get('/login/callback', callbackRoute, async (request, reply) => {
-    const params = parseCallbackParams(request.query as Query);
+  app.get<{ Querystring: CallbackQuery }>('/login/callback', callbackRoute, async (request, reply) => {
+    const params = parseCallbackParams(request.query);
     if (!params.ok) throw new AppError('invalid_callback', params.reason);
     const raw = request.cookies[cookieName];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
