@@ -2,8 +2,23 @@
 // Exact origin match after WHATWG URL parsing; anything odd is refused
 // rather than repaired, because a repaired URL is one an attacker shaped.
 import { domainToUnicode } from 'node:url';
+import { loadOpenApi, querystringSchema, type OpenApiDocument } from './openapi.js';
 
-export const MAX_RETURN_TO_LENGTH = 2048;
+/**
+ * The longest return_to: the `maxLength` of GET /login's `return_to` in
+ * openapi.yaml (read once, on the first check), never a number of its own.
+ * The routes' schemas enforce it on what arrives; it is checked here again
+ * for the callers no schema stands in front of (the redirect guard, the
+ * callback's second look at a stored return_to).
+ */
+export function returnToMaxLength(spec: OpenApiDocument): number {
+  const returnTo = (querystringSchema(spec, '/login', 'get').properties as Record<string, { maxLength?: unknown }>).return_to;
+  const maxLength = returnTo?.maxLength;
+  if (typeof maxLength !== 'number') throw new Error('openapi.yaml documents no maxLength for the return_to of GET /login');
+  return maxLength;
+}
+
+let maxLength: number | undefined;
 
 export type ReturnToCheck =
   | { readonly ok: true; readonly url: string }
@@ -11,7 +26,9 @@ export type ReturnToCheck =
 
 export function checkReturnTo(raw: string, allowedOrigins: readonly string[]): ReturnToCheck {
   if (raw.length === 0) return refuse('is empty');
-  if (raw.length > MAX_RETURN_TO_LENGTH) return refuse(`is longer than ${MAX_RETURN_TO_LENGTH} characters`);
+  maxLength ??= returnToMaxLength(loadOpenApi());
+  // Counted in code points, as JSON Schema's maxLength counts (an astral character is one).
+  if (raw.length > maxLength && [...raw].length > maxLength) return refuse(`is longer than ${maxLength} characters`);
   // Whitespace, control characters and backslashes are silently stripped or
   // rewritten by URL parsers, so browsers and this check could disagree.
   if (/[\u0000-\u0020\u007f-\u00a0\\\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/u.test(raw)) {

@@ -1,9 +1,13 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { checkReturnTo, MAX_RETURN_TO_LENGTH, withFragment } from '../src/return-to.js';
+import { parse, stringify } from 'yaml';
+import { loadOpenApi, parseOpenApi } from '../src/openapi.js';
+import { checkReturnTo, returnToMaxLength, withFragment } from '../src/return-to.js';
 import { hostileReturnTos, printable } from './helpers/hostile-return-to.js';
 
 const allowed = ['https://app.example.com', 'http://localhost:5173'];
+const spec = loadOpenApi();
+const MAX_RETURN_TO_LENGTH = returnToMaxLength(spec);
 
 t.test('accepts URLs on an allowed origin', async (t) => {
   for (const [raw, expected] of [
@@ -50,6 +54,35 @@ t.test('whatever it accepts is on an allowed origin and has no fragment', async 
     { numRuns: 3000 },
   );
   t.pass('no counterexample');
+});
+
+t.test('the length limit is the one openapi.yaml documents', async (t) => {
+  type Schemas = Record<string, { properties: Record<string, { maxLength?: number }> }>;
+  const document = parse(spec.text) as { paths: Record<string, { get: { parameters: Array<{ name: string; schema: { maxLength?: number } }> } }>; components: { schemas: Schemas } };
+  const documented = document.paths['/login']?.get.parameters.find((parameter) => parameter.name === 'return_to')?.schema.maxLength;
+  t.equal(MAX_RETURN_TO_LENGTH, documented, 'the maxLength of GET /login return_to');
+  t.equal(MAX_RETURN_TO_LENGTH, 2048);
+  // Every return_to checkReturnTo sees arrived under one of these: they must agree, or a
+  // value one schema accepts would be refused here under another code.
+  t.equal(document.components.schemas.LogoutRequest?.properties.return_to?.maxLength, MAX_RETURN_TO_LENGTH, 'LogoutRequest.return_to');
+  t.equal(document.components.schemas.TokenRequest?.properties.redirect_uri?.maxLength, MAX_RETURN_TO_LENGTH, 'TokenRequest.redirect_uri');
+
+  const base = 'https://app.example.com/';
+  const atLimit = base + 'a'.repeat(MAX_RETURN_TO_LENGTH - base.length);
+  t.same(checkReturnTo(atLimit, allowed), { ok: true, url: atLimit }, 'exactly at the limit');
+  t.same(checkReturnTo(`${atLimit}a`, allowed), { ok: false, reason: `return_to is longer than ${MAX_RETURN_TO_LENGTH} characters` }, 'one past it');
+  // As JSON Schema counts: an astral character is one character, not two UTF-16 units.
+  const astral = base + '\u{1f600}'.repeat(MAX_RETURN_TO_LENGTH - base.length);
+  t.equal(checkReturnTo(astral, allowed).ok, true, `${MAX_RETURN_TO_LENGTH} code points in ${astral.length} UTF-16 units`);
+  t.match(checkReturnTo(`${astral}a`, allowed), { ok: false, reason: /longer than/ });
+
+  const edited = parse(spec.text) as { paths: Record<string, { get: { parameters: Array<{ name: string; schema: { maxLength?: number } }> } }> };
+  const returnTo = edited.paths['/login']?.get.parameters.find((parameter) => parameter.name === 'return_to');
+  if (!returnTo) throw new Error('no return_to');
+  returnTo.schema.maxLength = 100;
+  t.equal(returnToMaxLength(parseOpenApi(stringify(edited))), 100, 'a change to the document is a change to the limit');
+  delete returnTo.schema.maxLength;
+  t.throws(() => returnToMaxLength(parseOpenApi(stringify(edited))), /no maxLength for the return_to of GET \/login/);
 });
 
 t.test('explains the refusal', async (t) => {
