@@ -5,7 +5,7 @@
 // return_to check fails closed here instead of becoming an open redirect
 // (RFC 9700 §4.11).
 import type { Config } from './config.js';
-import { checkReturnTo } from './return-to.js';
+import { checkRedirectTarget } from './return-to.js';
 
 export type RedirectConfig = Pick<Config, 'publicUrl' | 'returnToOrigins'> & { readonly twitter: Pick<Config['twitter'], 'apiUrl'> };
 
@@ -18,6 +18,6 @@ export function isAllowedRedirect(location: string, config: RedirectConfig): boo
   if (OWN_PATH.test(location)) return true;
   // roost's own answers travel in the fragment; the URL before it is the return_to.
   const hash = location.indexOf('#');
-  const target = checkReturnTo(hash === -1 ? location : location.slice(0, hash), [...config.returnToOrigins, new URL(config.publicUrl).origin]);
+  const target = checkRedirectTarget(hash === -1 ? location : location.slice(0, hash), [...config.returnToOrigins, new URL(config.publicUrl).origin]);
   return target.ok;
 }

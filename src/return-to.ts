@@ -25,10 +25,21 @@ export type ReturnToCheck =
   | { readonly ok: false; readonly reason: string };
 
 export function checkReturnTo(raw: string, allowedOrigins: readonly string[]): ReturnToCheck {
-  if (raw.length === 0) return refuse('is empty');
   maxLength ??= returnToMaxLength(loadOpenApi());
-  // Counted in code points, as JSON Schema's maxLength counts (an astral character is one).
-  if (raw.length > maxLength && [...raw].length > maxLength) return refuse(`is longer than ${maxLength} characters`);
+  if (longerThan(raw, maxLength)) return refuse(`is longer than ${maxLength} characters`);
+  const checked = checkRedirectTarget(raw, allowedOrigins);
+  // Parsing may lengthen it (`http://app.test?x` becomes `http://app.test/?x`):
+  // what is stored and sent back must fit as well, or the callback would refuse it.
+  if (checked.ok && longerThan(checked.url, maxLength)) return refuse(`is longer than ${maxLength} characters once normalized`);
+  return checked;
+}
+
+/**
+ * checkReturnTo without the length limit, for the redirect guard: roost's
+ * own answer (a code and state in the query) lengthens a return_to that fitted.
+ */
+export function checkRedirectTarget(raw: string, allowedOrigins: readonly string[]): ReturnToCheck {
+  if (raw.length === 0) return refuse('is empty');
   // Whitespace, control characters and backslashes are silently stripped or
   // rewritten by URL parsers, so browsers and this check could disagree.
   if (/[\u0000-\u0020\u007f-\u00a0\\\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]/u.test(raw)) {
@@ -56,6 +67,11 @@ export function checkReturnTo(raw: string, allowedOrigins: readonly string[]): R
   if (raw.includes('#')) return refuse('must not contain a fragment');
   if (!allowedOrigins.includes(url.origin)) return refuse(`origin ${url.origin} is not in RETURN_TO_ORIGINS`);
   return { ok: true, url: url.href };
+}
+
+/** Counted in code points, as JSON Schema's maxLength counts (an astral character is one). */
+function longerThan(value: string, limit: number): boolean {
+  return value.length > limit && [...value].length > limit;
 }
 
 function refuse(reason: string): ReturnToCheck {

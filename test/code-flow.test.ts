@@ -7,6 +7,8 @@ import t from 'tap';
 import { Browser } from './helpers/browser.js';
 import { signIn } from './helpers/flow.js';
 import { APP_ORIGIN, startRoost } from './helpers/roost.js';
+import { loadOpenApi } from '../src/openapi.js';
+import { returnToMaxLength } from '../src/return-to.js';
 
 let clock = Date.now();
 const roost = await startRoost(t, { now: () => clock });
@@ -173,4 +175,15 @@ t.test('the discovery document announces the code flow', async (t) => {
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
   });
+});
+
+t.test('a return_to at its length limit still gets its code and state back', async (t) => {
+  const path = `${APP_ORIGIN}/cb?x=`;
+  const returnTo = path + 'a'.repeat(returnToMaxLength(loadOpenApi()) - path.length);
+  const state = 's'.repeat(512);
+  const { verifier, callback, location } = await codeSignIn({ returnTo, state });
+  t.equal(callback.status, 302, 'a redirect, not a refused one');
+  t.equal(location.searchParams.get('state'), state);
+  const code = location.searchParams.get('code') as string;
+  t.equal((await redeem({ code, code_verifier: verifier, redirect_uri: returnTo })).status, 200);
 });

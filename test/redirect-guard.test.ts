@@ -22,6 +22,8 @@ t.test('allowed: Twitter, roost itself, and return_to URLs with roost’s answer
     'https://app.example.com/',
     'https://app.example.com/cb?x=1#access_token=a.b.c&token_type=Bearer&expires_in=900',
     'https://app.example.com/#error=access_denied',
+    // A return_to at its length limit, lengthened by the code and state of roost's answer.
+    `https://app.example.com/${'a'.repeat(2024)}?code=${'c'.repeat(43)}&state=${'s'.repeat(512)}`,
   ]) {
     t.ok(isAllowedRedirect(location, config), location);
   }
@@ -40,6 +42,8 @@ t.test('refused: anything else', async (t) => {
     // A fragment is how roost answers, so on an allowed origin it may be in a
     // redirect; and a path is a place on roost itself.
     ...hostileReturnTos('https://app.example.com')
+      // Length is checked where return_to arrives; here only where the browser goes matters.
+      .filter(({ category, value }) => !(category === 'overlong values' && value.startsWith('https://app.example.com/')))
       .filter(({ category, value }) => category !== 'fragments' && !/^\/(?![/\\])/.test(value))
       .map(({ value }) => value),
   ];

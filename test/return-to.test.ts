@@ -71,10 +71,16 @@ t.test('the length limit is the one openapi.yaml documents', async (t) => {
   const atLimit = base + 'a'.repeat(MAX_RETURN_TO_LENGTH - base.length);
   t.same(checkReturnTo(atLimit, allowed), { ok: true, url: atLimit }, 'exactly at the limit');
   t.same(checkReturnTo(`${atLimit}a`, allowed), { ok: false, reason: `return_to is longer than ${MAX_RETURN_TO_LENGTH} characters` }, 'one past it');
-  // As JSON Schema counts: an astral character is one character, not two UTF-16 units.
+  // As JSON Schema counts: an astral character is one character, not two
+  // UTF-16 units; but parsing percent-encodes it, and what is stored must fit.
   const astral = base + '\u{1f600}'.repeat(MAX_RETURN_TO_LENGTH - base.length);
-  t.equal(checkReturnTo(astral, allowed).ok, true, `${MAX_RETURN_TO_LENGTH} code points in ${astral.length} UTF-16 units`);
-  t.match(checkReturnTo(`${astral}a`, allowed), { ok: false, reason: /longer than/ });
+  t.same(checkReturnTo(astral, allowed), { ok: false, reason: `return_to is longer than ${MAX_RETURN_TO_LENGTH} characters once normalized` }, `${MAX_RETURN_TO_LENGTH} code points in ${astral.length} UTF-16 units`);
+  t.same(checkReturnTo(`${astral}a`, allowed), { ok: false, reason: `return_to is longer than ${MAX_RETURN_TO_LENGTH} characters` });
+  // Parsing adds the path's slash: at the limit as written, one past it as stored.
+  const pathless = 'https://app.example.com?';
+  const lengthened = pathless + 'q'.repeat(MAX_RETURN_TO_LENGTH - pathless.length);
+  t.match(checkReturnTo(lengthened, allowed), { ok: false, reason: /once normalized/ }, 'lengthened by parsing');
+  t.same(checkReturnTo(lengthened.slice(0, -1), allowed), { ok: true, url: `https://app.example.com/?${'q'.repeat(MAX_RETURN_TO_LENGTH - pathless.length - 1)}` });
 
   const edited = parse(spec.text) as { paths: Record<string, { get: { parameters: Array<{ name: string; schema: { maxLength?: number } }> } }> };
   const returnTo = edited.paths['/login']?.get.parameters.find((parameter) => parameter.name === 'return_to');
