@@ -5,14 +5,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 // The verifier's grammar (§4.1: 43 to 128 characters of A-Z a-z 0-9 - . _ ~)
 // is `TokenRequest.code_verifier` in openapi.yaml, and only there: POST
-// /token refuses any other verifier before a code is looked at.
-
-// §4.2: BASE64URL(SHA256(verifier)) without padding is always 43 characters.
-const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
-
-export function isValidS256Challenge(value: string): boolean {
-  return S256_CHALLENGE.test(value);
-}
+// /token refuses any other verifier before a code is looked at. The same
+// goes for the challenge's (§4.2: 43 base64url characters) at GET /login.
 
 export function s256Challenge(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
