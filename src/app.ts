@@ -14,7 +14,7 @@ import { AppError, serializeProblem, type ErrorCode } from './errors.js';
 import { pathOf } from './logger.js';
 import { recordHttp } from './metrics.js';
 import { accountRoutes } from './routes/account.js';
-import { corsOptions } from './routes/cors.js';
+import { corsOptions, notFoundCorsHeaders } from './routes/cors.js';
 import { isAllowedRedirect } from './redirect-guard.js';
 import { securityHeaders } from './security-headers.js';
 import { docsRoutes } from './routes/docs.js';
@@ -112,7 +112,6 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
       { method: request.method, route, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
-    // The route pattern, never the raw URL: one series per route, not per path.
     recordHttp(deps.metrics, request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
@@ -124,7 +123,10 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     return sendProblem(reply, appError);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new AppError('not_found', `No route for ${request.method} ${pathOf(request.url)}`)),
+    sendProblem(
+      reply.headers(notFoundCorsHeaders(config, request.headers.origin, request.url)),
+      new AppError('not_found', `No route for ${request.method} ${pathOf(request.url)}`),
+    ),
   );
 
   await app.register(cookie, { secret: deps.cookieSecret });

@@ -81,26 +81,11 @@ export function createMetrics(): Metrics {
   };
 }
 
-type HttpSeries = { readonly count: { inc(): void }; readonly duration: { observe(value: number): void } };
-const httpSeries = new WeakMap<Metrics, Map<string, HttpSeries>>();
-
-/**
- * Counts and times one answered request. The series of each method, route
- * and status are looked up once and kept: labelling them anew on every
- * request would cost more than the rest of a cheap route.
- */
+/** Counts and times one answered request, under its route pattern (never the raw URL: one series per route, not per path). */
 export function recordHttp(metrics: Metrics, method: string, route: string, status: number, seconds: number): void {
-  let known = httpSeries.get(metrics);
-  if (!known) httpSeries.set(metrics, (known = new Map()));
-  const key = `${method} ${status} ${route}`;
-  let series = known.get(key);
-  if (!series) {
-    const labels = { method, route, status: String(status) };
-    series = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
-    known.set(key, series);
-  }
-  series.count.inc();
-  series.duration.observe(seconds);
+  const labels = { method, route, status: String(status) };
+  metrics.httpRequests.inc(labels);
+  metrics.httpDuration.observe(labels, seconds);
 }
 
 /** The error code a failure is counted under. */

@@ -75,6 +75,23 @@ t.test('actual responses carry the allowed origin and expose the useful headers'
   t.equal(token2.headers.get('access-control-allow-origin'), APP_ORIGIN);
 });
 
+t.test('a 404 on a CORS path is readable by an allowed origin, and only by it', async (t) => {
+  for (const [method, path] of [['GET', '/token'], ['POST', '/me'], ['PUT', '/sessions/x'], ['GET', '/logout']] as const) {
+    const allowed = await fetch(`${roost.url}${path}`, { method, headers: { origin: APP_ORIGIN } });
+    t.equal(allowed.status, 404, `${method} ${path}`);
+    t.equal(allowed.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    t.equal(allowed.headers.get('access-control-allow-origin'), APP_ORIGIN, `${method} ${path}`);
+    t.equal(allowed.headers.get('access-control-expose-headers'), 'www-authenticate, x-request-id, retry-after');
+    t.match(allowed.headers.get('vary'), /Origin/);
+    const foreign = await fetch(`${roost.url}${path}`, { method, headers: { origin: 'https://evil.example' } });
+    t.equal(foreign.status, 404);
+    t.notOk(foreign.headers.get('access-control-allow-origin'), `${method} ${path} from a foreign origin`);
+  }
+  const elsewhere = await fetch(`${roost.url}/no-such-route`, { headers: { origin: APP_ORIGIN } });
+  t.equal(elsewhere.status, 404);
+  t.notOk(elsewhere.headers.get('access-control-allow-origin'), 'other paths stay closed');
+});
+
 t.test('a preflight without Origin is no CORS request', async (t) => {
   const response = await preflight('/token', undefined);
   t.notOk(response.headers.get('access-control-allow-origin'));

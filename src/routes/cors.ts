@@ -7,14 +7,15 @@ import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fa
 import type { Config } from '../config.js';
 
 const CORS_PATHS = /^\/(?:token|logout|me|sessions(?:\/[^/?#]*)?)(?:\?|$)/;
+// Retry-After: when a 429 says to come back.
+const EXPOSED_HEADERS = ['www-authenticate', 'x-request-id', 'retry-after'];
 
 export function corsOptions(config: Pick<Config, 'returnToOrigins'>): FastifyCorsOptions {
   const allowed: FastifyCorsOptions = {
     origin: [...config.returnToOrigins],
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
-    // Retry-After: when a 429 says to come back.
-    exposedHeaders: ['www-authenticate', 'x-request-id', 'retry-after'],
+    exposedHeaders: EXPOSED_HEADERS,
     credentials: false,
     maxAge: 600,
     // A preflight without Origin is not a CORS request: answered without CORS headers rather than a text/plain 400.
@@ -23,4 +24,14 @@ export function corsOptions(config: Pick<Config, 'returnToOrigins'>): FastifyCor
   const delegator: FastifyCorsOptionsDelegateCallback = (request, callback) =>
     callback(null, CORS_PATHS.test(request.url) ? allowed : { origin: false });
   return { delegator };
+}
+
+/**
+ * The CORS headers of a 404 on one of these paths (a method they do not
+ * serve, say). The not-found handler runs outside their CORS hook, and an app
+ * should read the problem rather than meet a network error.
+ */
+export function notFoundCorsHeaders(config: Pick<Config, 'returnToOrigins'>, origin: string | undefined, url: string): Record<string, string> {
+  if (origin === undefined || !CORS_PATHS.test(url) || !config.returnToOrigins.includes(origin)) return {};
+  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS.join(', '), vary: 'Origin' };
 }
