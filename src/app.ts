@@ -60,6 +60,7 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
 }
 
 export async function buildApp(config: Config, deps: Deps, logger: Logger): Promise<FastifyInstance> {
+  const security = securityHeaders(config.publicUrl);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request, written below with only safe fields.
@@ -70,6 +71,19 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     },
     bodyLimit: 64 * 1024,
     clientErrorHandler: answerClientError,
+    // A path parameter the router cannot decode (`/sessions/%ZZ`) or that is
+    // too long names nothing that exists. Answered before any hook runs, so
+    // the headers the hooks would set are set here.
+    frameworkErrors: (error, request, reply) => {
+      reply.headers(security).header('x-request-id', request.id);
+      const routerRefused = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      sendProblem(
+        reply,
+        routerRefused
+          ? new AppError('not_found', `No route for ${request.method} ${pathOf(request.url)}`)
+          : new AppError('internal_error', 'Something went wrong on our side', { cause: error }),
+      );
+    },
     // X-Forwarded-For is believed only from the proxies TRUST_PROXY names.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : (config.trustProxy as boolean | string[]),
   });
@@ -85,7 +99,6 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   // The hooks below run on every request, so they are plain callbacks that
   // do no more than they must: the cheapest route (the JWKS) is mostly them.
   // Security headers first (see security-headers.ts), then the request id.
-  const security = securityHeaders(config.publicUrl);
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(security).header('x-request-id', request.id);
     done();

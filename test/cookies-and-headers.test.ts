@@ -147,3 +147,17 @@ t.test('requests too broken to reach a route still get problem+json', async (t) 
   }
   t.notMatch(roost.rawLogs.join('\n'), /c{100}|rawPacket/, 'the raw request is not logged, even at trace');
 });
+
+t.test('a path the router cannot decode is a 404 problem with every header', async (t) => {
+  const roost = await startRoost(t);
+  for (const path of ['/sessions/%ZZ', `/sessions/${'a'.repeat(150)}`]) {
+    const response = await fetch(`${roost.url}${path}`, { method: 'DELETE', headers: { 'x-request-id': 'bad-url-1' } });
+    t.equal(response.status, 404, path.slice(0, 20));
+    t.equal(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    t.match(await response.json(), { code: 'not_found' });
+    t.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    t.equal(response.headers.get('x-frame-options'), 'DENY');
+    t.equal(response.headers.get('x-request-id'), 'bad-url-1');
+    t.equal(response.headers.get('cache-control'), 'no-store');
+  }
+});
