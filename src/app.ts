@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyContextConfig, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
@@ -187,6 +187,11 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     });
   }
   return app;
+}
+
+/** A route's rate limit (the plugin is registered above): `max` requests per client address per window, none when `max` is 0. */
+export function rateLimited(max: number, windowSeconds: number): FastifyContextConfig {
+  return max > 0 ? { rateLimit: { max, timeWindow: windowSeconds * 1000 } } : {};
 }
 
 /** The problem an error is answered with (and counted under). */

@@ -1,24 +1,12 @@
 // The migrate command as a release step runs it: a production process with
 // only DATABASE_URL, its exit code and what it prints.
-import { execFile } from 'node:child_process';
 import t from 'tap';
 import { migrations } from '../migrations/index.js';
+import { runCommand } from './helpers/child.js';
 import { createTestSchema } from './helpers/roost.js';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function migrate(env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    // No coverage from these tsx processes: merged with tap's own it spoils the report (see helpers/child.ts).
-    const childEnv = { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env };
-    execFile(process.execPath, ['--import', 'tsx', 'src/migrate-cli.ts'], { env: childEnv, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+function migrate(env: Record<string, string>) {
+  return runCommand({ script: 'src/migrate-cli.ts' }, [], env);
 }
 
 t.test('refusals: a bad DATABASE_URL, an unreachable database', async (t) => {

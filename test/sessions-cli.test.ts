@@ -1,27 +1,14 @@
 // The sessions command as an operator runs it: a process with the server's
 // environment, its exit code and what it prints, against the real Postgres.
-import { execFile } from 'node:child_process';
 import t from 'tap';
 import { createDatabase, migrateToLatest } from '../src/db.js';
 import { hashRefreshToken, newRefreshToken } from '../src/refresh-tokens.js';
 import { insertSession } from '../src/sessions.js';
+import { runCommand } from './helpers/child.js';
 import { createTestSchema } from './helpers/roost.js';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function sessions(args: string[], env: Record<string, string>, viaNpm = false): Promise<Run> {
-  const [file, argv] = viaNpm ? ['npm', ['run', '--silent', 'sessions', '--', ...args]] : [process.execPath, ['--import', 'tsx', 'src/sessions-cli.ts', ...args]];
-  return new Promise((resolve) => {
-    // No coverage from these tsx processes: merged with tap's own it spoils the report (see helpers/child.ts).
-    const childEnv = { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env };
-    execFile(file as string, argv as string[], { env: childEnv, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+function sessions(args: string[], env: Record<string, string>, viaNpm = false) {
+  return runCommand(viaNpm ? { npmScript: 'sessions' } : { script: 'src/sessions-cli.ts' }, args, env);
 }
 
 const databaseUrl = await createTestSchema(t);

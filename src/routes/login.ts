@@ -1,6 +1,6 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
-import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifySchemaValidationError } from 'fastify';
-import { toAppError, type RouteOptions } from '../app.js';
+import type { FastifyPluginAsync, FastifyReply, FastifySchemaValidationError } from 'fastify';
+import { rateLimited, toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { flowCookie } from '../flow-cookie.js';
 import { compileRequestSchema, describeQueryError, loadOpenApi, querystringSchema } from '../openapi.js';
@@ -20,7 +20,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
 
   const spec = loadOpenApi();
   // Per client address, each route its own counter: slows flooding and guessing at the callback.
-  const limited: FastifyContextConfig = config.loginRateLimit > 0 ? { rateLimit: { max: config.loginRateLimit, timeWindow: config.loginRateLimitWindow * 1000 } } : {};
+  const limited = rateLimited(config.loginRateLimit, config.loginRateLimitWindow);
 
   // The query strings are checked against their parameters in openapi.yaml, and nowhere else,
   // as the bodies of /token and /logout are: nothing coerced, a repeated parameter refused.

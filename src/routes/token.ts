@@ -1,8 +1,8 @@
 // POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
 // refresh_token grant and the authorization_code grant with PKCE.
 import formBody from '@fastify/formbody';
-import type { FastifyContextConfig, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { toAppError, type RouteOptions } from '../app.js';
+import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { rateLimited, toAppError, type RouteOptions } from '../app.js';
 import { AppError } from '../errors.js';
 import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../grants.js';
 import { bodySchema, compileRequestSchema, describeBodyError, loadOpenApi } from '../openapi.js';
@@ -33,7 +33,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   });
 
   // Per client address, counted before the body is read: slows floods of refreshes and code guesses.
-  const limited: FastifyContextConfig = config.tokenRateLimit > 0 ? { rateLimit: { max: config.tokenRateLimit, timeWindow: config.tokenRateLimitWindow * 1000 } } : {};
+  const limited = rateLimited(config.tokenRateLimit, config.tokenRateLimitWindow);
 
   const route = {
     bodyLimit: TOKEN_BODY_LIMIT,

@@ -1,6 +1,6 @@
 // Runs a Node program as a child process, as a user would start it, and
 // reads what it prints.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -46,4 +46,29 @@ export function startNode(t: Teardown, args: readonly string[], env: Record<stri
       return exited;
     },
   };
+}
+
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs one of roost's commands to its end, as an operator would: `script`
+ * from src/ through tsx, or the npm script of that name. Only PATH and `env`
+ * reach it.
+ */
+export function runCommand(command: { readonly script: string } | { readonly npmScript: string }, args: readonly string[], env: Record<string, string>): Promise<Run> {
+  const [file, argv] =
+    'npmScript' in command
+      ? ['npm', ['run', '--silent', command.npmScript, '--', ...args]]
+      : [process.execPath, ['--import', 'tsx', command.script, ...args]];
+  // No coverage from these tsx processes (see startNode).
+  const childEnv = { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env };
+  return new Promise((resolve) => {
+    execFile(file, argv, { env: childEnv, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
 }
