@@ -60,7 +60,11 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
 }
 
 export async function buildApp(config: Config, deps: Deps, logger: Logger): Promise<FastifyInstance> {
+  // Security headers (see security-headers.ts), then the request id: on
+  // every answer, from the first hook or, for what the router refuses
+  // before any hook runs, from frameworkErrors.
   const security = securityHeaders(config.publicUrl);
+  const stampHeaders = (request: FastifyRequest, reply: FastifyReply) => reply.headers(security).header('x-request-id', request.id);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request, written below with only safe fields.
@@ -72,10 +76,9 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     bodyLimit: 64 * 1024,
     clientErrorHandler: answerClientError,
     // A path parameter the router cannot decode (`/sessions/%ZZ`) or that is
-    // too long names nothing that exists. Answered before any hook runs, so
-    // the headers the hooks would set are set here.
+    // too long names nothing that exists.
     frameworkErrors: (error, request, reply) => {
-      reply.headers(security).header('x-request-id', request.id);
+      stampHeaders(request, reply);
       const routerRefused = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       sendProblem(
         reply,
@@ -98,9 +101,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
 
   // The hooks below run on every request, so they are plain callbacks that
   // do no more than they must: the cheapest route (the JWKS) is mostly them.
-  // Security headers first (see security-headers.ts), then the request id.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(security).header('x-request-id', request.id);
+    stampHeaders(request, reply);
     done();
   });
   // While closing, each answer ends its connection: fastify keeps idle
