@@ -19,9 +19,9 @@
 # a single replica only; mount a volume on DATA_DIR to keep that data.
 # Migrations run at start unless MIGRATE_ON_START=false; to run them as a
 # separate step (it needs only DATABASE_URL):
-#   docker run --rm -e DATABASE_URL=postgres://… roost node dist/src/migrate-cli.js
-# The key and session commands likewise need only what they use (README):
-#   docker run --rm -e DATABASE_URL=… -e ENCRYPTION_KEY=… roost node dist/src/keys-cli.js list
+#   docker run --rm -e DATABASE_URL=postgres://… roost node dist/src/cli/migrate.js
+# The key and session commands likewise need only what they use (docs/configuration.md):
+#   docker run --rm -e DATABASE_URL=… -e ENCRYPTION_KEY=… roost node dist/src/cli/keys.js list
 # compose.yaml runs the image with Postgres and Redis.
 
 # Node 26, the Active LTS line, on Debian trixie (the official images' default).

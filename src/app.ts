@@ -1,47 +1,34 @@
 // buildApp assembles the HTTP service from a config and its dependencies.
 // The one error handler turns everything into RFC 9457 problem details.
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyContextConfig, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { SANDBOX_PATH, type Config } from './config.js';
 import type { Deps } from './deps.js';
-import { AppError, serializeProblem, type ErrorCode } from './errors.js';
-import { pathOf } from './logger.js';
-import { recordHttp } from './metrics.js';
-import { accountRoutes } from './routes/account.js';
-import { corsOptions, notFoundCorsHeaders } from './routes/cors.js';
-import { isAllowedRedirect } from './redirect-guard.js';
-import { securityHeaders } from './security-headers.js';
-import { docsRoutes } from './routes/docs.js';
-import { healthRoutes } from './routes/health.js';
-import { homeRoutes } from './routes/home.js';
-import { loginRoutes } from './routes/login.js';
-import { logoutRoutes } from './routes/logout.js';
-import { meRoutes } from './routes/me.js';
-import { sessionRoutes } from './routes/sessions.js';
-import { tokenRoutes } from './routes/token.js';
-import { metricsRoutes } from './routes/metrics.js';
-import { wellKnownRoutes } from './routes/well-known.js';
-import { createDefaultSandboxUsers } from './sandbox/users.js';
+import { AppError, serializeProblem } from './errors.js';
+import { corsOptions, notFoundCorsHeaders } from './http/cors.js';
+import { answerClientError, sendProblem, toAppError } from './http/problems.js';
+import type { RouteOptions } from './http/route-options.js';
+import { accountRoutes } from './http/routes/account.js';
+import { docsRoutes } from './http/routes/docs.js';
+import { healthRoutes } from './http/routes/health.js';
+import { homeRoutes } from './http/routes/home.js';
+import { loginRoutes } from './http/routes/login.js';
+import { logoutRoutes } from './http/routes/logout.js';
+import { meRoutes } from './http/routes/me.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { sessionRoutes } from './http/routes/sessions.js';
+import { tokenRoutes } from './http/routes/token.js';
+import { wellKnownRoutes } from './http/routes/well-known.js';
+import { securityHeaders } from './http/security-headers.js';
+import { pathOf } from './ops/logger.js';
+import { recordHttp } from './ops/metrics.js';
 import { sandboxProvider } from './sandbox/provider.js';
-import { SANDBOX_PATH } from './config.js';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The problem code for a request that fails the route's schema (default invalid_request). */
-    invalidCode?: ErrorCode;
-  }
-}
-
-export interface RouteOptions {
-  readonly config: Config;
-  readonly deps: Deps;
-}
+import { createDefaultSandboxUsers } from './sandbox/users.js';
+import { isAllowedRedirect } from './sign-in/redirect-guard.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -191,66 +178,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   return app;
 }
 
-/** A route's rate limit (the plugin is registered above): `max` requests per client address per window, none when `max` is 0. */
-export function rateLimited(max: number, windowSeconds: number): FastifyContextConfig {
-  return max > 0 ? { rateLimit: { max, timeWindow: windowSeconds * 1000 } } : {};
-}
-
-/** The problem an error is answered with (and counted under). */
-export function toAppError(error: FastifyError | AppError, request: FastifyRequest): AppError {
-  if (error instanceof AppError) return error;
-  if (error.validation) return new AppError(request.routeOptions.config.invalidCode ?? 'invalid_request', error.message);
-  return fromFastifyError(error);
-}
-
-/** Names the signed-in user on this request's later log lines, its closing request line included. */
-export function identifyUser(request: FastifyRequest, userId: string): void {
-  request.log = request.log.child({ userId });
-}
-
-export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
-  return reply
-    .status(error.status)
-    .headers(error.headers)
-    .header('cache-control', 'no-store')
-    .type('application/problem+json; charset=utf-8')
-    .send(serializeProblem(error));
-}
-
-/**
- * Requests Node's HTTP parser refuses (malformed, headers too large, too
- * slow) never reach a route; they still get a problem+json answer. Nothing
- * is logged: the error carries the raw bytes, cookies and all.
- */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const appError =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? new AppError('headers_too_large', 'The request line and headers must stay under 16 KiB')
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new AppError('request_timeout', 'The request did not arrive in time')
-        : new AppError('invalid_request', 'The request is not valid HTTP');
-  const body = serializeProblem(appError);
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
-}
-
 /** A hop count, as proxy-addr reads one: trust the nearest `count` proxies. */
 function trustHops(count: number) {
   return (_address: string, hop: number) => hop < count;
-}
-
-function fromFastifyError(error: FastifyError): AppError {
-  const status = error.statusCode ?? 500;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large', 'The request body is too large');
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type', 'This content type is not accepted here');
-  if (status === 404) return new AppError('not_found', 'Not found');
-  if (status >= 400 && status < 500) return new AppError('invalid_request', 'The request is malformed');
-  // Nothing of the original error reaches the client.
-  return new AppError('internal_error', 'Something went wrong on our side', { cause: error });
 }

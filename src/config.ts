@@ -1,9 +1,9 @@
 // Configuration: parsed and validated once at start from the environment.
 // loadConfig is pure: it reads only the object it is given, lists every
 // problem it finds, and returns a frozen, typed config.
-import { CLOCK_LEEWAY_SECONDS } from './key-lifecycle.js';
-import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys.js';
-import { parseRedisUrl } from './redis-url.js';
+import { CLOCK_LEEWAY_SECONDS } from './keys/key-lifecycle.js';
+import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys/signing-keys.js';
+import { parseRedisUrl } from './store/redis-url.js';
 
 export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
 export const SANDBOX_CONSUMER_SECRET = 'roost-sandbox-consumer-secret';

@@ -2,20 +2,20 @@
 // Redis or the in-process store, Twitter, the signing key, the clock.
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import type { EncryptionKeys } from './crypto-box.js';
-import { createDatabase, migrateDatabase, pendingMigrations, type Db } from './db.js';
-import { createMemoryStore, createRedisStore, type FlowStore } from './flow-store.js';
-import { keyPolicy } from './key-lifecycle.js';
-import { createKeyRing, type KeyRing } from './key-ring.js';
-import type { SigningKey } from './keys.js';
-import { loadOrCreateLocalSecrets } from './local-secrets.js';
-import type { RedisClient } from './redis.js';
-import { resealSigningKeys } from './reseal.js';
-import { createSessionCheck, type SessionCheck } from './session-check.js';
-import { startSessionPurge, type SessionPurge } from './session-purge.js';
-import { deleteEndedSessions } from './sessions.js';
-import { createMetrics, instrumentTwitter, type Metrics } from './metrics.js';
-import { createTwitterClient, type TwitterClient } from './twitter.js';
+import type { EncryptionKeys } from './keys/crypto-box.js';
+import { createDatabase, migrateDatabase, pendingMigrations, type Db } from './store/db.js';
+import { createMemoryStore, createRedisStore, type FlowStore } from './sign-in/flow-store.js';
+import { keyPolicy } from './keys/key-lifecycle.js';
+import { createKeyRing, type KeyRing } from './keys/key-ring.js';
+import type { SigningKey } from './keys/signing-keys.js';
+import { loadOrCreateLocalSecrets } from './keys/local-secrets.js';
+import type { RedisClient } from './store/redis.js';
+import { resealSigningKeys } from './keys/reseal.js';
+import { createSessionCheck, type SessionCheck } from './sessions/session-check.js';
+import { startSessionPurge, type SessionPurge } from './sessions/purge.js';
+import { deleteEndedSessions } from './sessions/queries.js';
+import { createMetrics, instrumentTwitter, type Metrics } from './ops/metrics.js';
+import { createTwitterClient, type TwitterClient } from './twitter/client.js';
 
 export interface Deps {
   readonly db: Db;
@@ -82,7 +82,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       // Code that expects a newer schema must not serve: refuse to start instead.
       const pending = await pendingMigrations(db);
       if (pending.length > 0) {
-        throw new Error(`the database lacks migrations ${pending.join(', ')}: run "npm run migrate" (in the image: node dist/src/migrate-cli.js) first, or set MIGRATE_ON_START=true`);
+        throw new Error(`the database lacks migrations ${pending.join(', ')}: run "npm run migrate" (in the image: node dist/src/cli/migrate.js) first, or set MIGRATE_ON_START=true`);
       }
     }
 

@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp, routeTable } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
-import { createLogger, prettyDestination } from './logger.js';
+import { createLogger, prettyDestination } from './ops/logger.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();

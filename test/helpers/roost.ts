@@ -12,7 +12,7 @@ import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/ops/logger.js';
 import { startSandboxServer } from '../../src/sandbox/provider.js';
 import { watchResponses } from './contract.js';
 import { createDefaultSandboxUsers, type SandboxUser } from '../../src/sandbox/users.js';

@@ -1,0 +1,44 @@
+// npm run keys -- list | rotate [--alg …] | revoke <kid>: the operator's key
+// commands, against DATABASE_URL (or the embedded database while roost is stopped).
+// They read only the database, ENCRYPTION_KEY(S) and the key settings: not
+// the Twitter app, the cookie secret or the origins the server needs.
+import { describeCliError } from './command-error.js';
+import { loadKeysCommandConfig } from '../config.js';
+import { createDatabase } from '../store/db.js';
+import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from '../keys/key-commands.js';
+import { keyPolicy } from '../keys/key-lifecycle.js';
+import { loadOrCreateLocalSecrets } from '../keys/local-secrets.js';
+
+const command = parseKeysCommand(process.argv.slice(2));
+if ('error' in command) {
+  process.stderr.write(`roost keys: ${command.error}\n${KEYS_USAGE}\n`);
+  process.exit(2);
+}
+
+try {
+  const config = loadKeysCommandConfig(process.env);
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
+  try {
+    const result = await runKeysCommand(
+      {
+        db,
+        // Outside production the server may run on a generated key kept in DATA_DIR; so does this command.
+        encryptionKey: {
+          current: config.encryptionKey ?? loadOrCreateLocalSecrets(config.dataDir).encryptionKey,
+          previous: config.encryptionKeysPrevious,
+        },
+        policy: keyPolicy(config),
+        alg: config.jwtAlg,
+        now: Date.now,
+      },
+      command,
+    );
+    (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
+    process.exitCode = result.exitCode;
+  } finally {
+    await db.destroy();
+  }
+} catch (error) {
+  process.stderr.write(`roost keys: ${describeCliError(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,49 @@
+// The contract, for people and machines: /openapi.yaml, /openapi.json and a
+// reference page at /docs rendered from the same document, with every asset
+// served from this process (nothing is fetched from a CDN).
+import { createRequire } from 'node:module';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from '../route-options.js';
+import { loadOpenApi } from '../../contract/openapi.js';
+
+/** The hashes of the inline scripts and styles of the Swagger UI version installed. */
+const swaggerUiInline = createRequire(import.meta.url)('@fastify/swagger-ui/static/csp.json') as { script: string[]; style: string[] };
+
+/**
+ * The page's CSP: its own origin only, no framing (as every other response).
+ * upgrade-insecure-requests only when PUBLIC_URL is https: reached over plain
+ * http by any host but localhost (a LAN address), it would make the browser
+ * fetch every asset over https and render nothing.
+ */
+export function docsContentSecurityPolicy(publicUrl: string, inline = swaggerUiInline): string {
+  return [
+    "default-src 'self'",
+    "base-uri 'self'",
+    "font-src 'self' data:",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    ["script-src 'self'", ...inline.script].join(' '),
+    "script-src-attr 'none'",
+    ["style-src 'self'", ...inline.style].join(' '),
+    ...(publicUrl.startsWith('https:') ? ['upgrade-insecure-requests'] : []),
+  ].join('; ');
+}
+
+export const docsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config }) => {
+  const spec = loadOpenApi();
+  const json = JSON.stringify(spec.document);
+  app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(spec.text));
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(json));
+
+  await app.register(swagger, { mode: 'static', specification: { document: spec.document as never } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // The UI's own routes (assets, its copies of the document) are hidden from the document.
+    uiConfig: { url: '/openapi.json', validatorUrl: null, deepLinking: true } as never,
+    staticCSP: docsContentSecurityPolicy(config.publicUrl),
+  });
+};

@@ -1,0 +1,78 @@
+// GET /login and GET /login/callback: the browser's side of the flow.
+import type { FastifyPluginAsync, FastifyReply, FastifySchemaValidationError } from 'fastify';
+import { toAppError } from '../problems.js';
+import { rateLimited, type RouteOptions } from '../route-options.js';
+import { AppError } from '../../errors.js';
+import { flowCookie } from '../../sign-in/flow-cookie.js';
+import { compileRequestSchema, describeQueryError, loadOpenApi, querystringSchema } from '../../contract/openapi.js';
+import { parseCallbackParams, parseCodeRequestParams, type CallbackQuery, type LoginQuery } from '../../sign-in/login-params.js';
+import { checkReturnTo, hasCodeResponseParams } from '../../sign-in/return-to.js';
+import { finishSignIn, startSignIn, type SignInDeps } from '../../sign-in/flow.js';
+import { clientInfo } from '../client-info.js';
+
+export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
+  const signIn: SignInDeps = { ...deps, config };
+  const { metrics } = deps;
+  // Scoped to this plugin: counts failures of the two sign-in routes only.
+  app.addHook('onError', async (request, _reply, error) => {
+    metrics.signInsFailed.inc({ step: request.routeOptions.url === '/login' ? 'start' : 'finish', reason: toAppError(error, request).code });
+  });
+  const { name: cookieName, options: cookieOptions } = flowCookie(config.publicUrl);
+
+  const spec = loadOpenApi();
+  // Per client address, each route its own counter: slows flooding and guessing at the callback.
+  const limited = rateLimited(config.loginRateLimit, config.loginRateLimitWindow);
+
+  // The query strings are checked against their parameters in openapi.yaml, and nowhere else,
+  // as the bodies of /token and /logout are: nothing coerced, a repeated parameter refused.
+  // A failure is the route's `invalidCode` (app.ts), with the detail in words.
+  const validation = {
+    validatorCompiler: compileRequestSchema,
+    schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => new Error(describeQueryError(errors)),
+  };
+
+  const loginRoute = { schema: { querystring: querystringSchema(spec, '/login', 'get') }, ...validation, config: limited };
+  app.get<{ Querystring: LoginQuery }>('/login', loginRoute, async (request, reply) => {
+    const target = checkReturnTo(request.query.return_to, config.returnToOrigins);
+    if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
+    const codeRequest = parseCodeRequestParams(request.query);
+    if (!codeRequest.ok) throw new AppError('invalid_request', codeRequest.reason);
+    if (codeRequest.value && hasCodeResponseParams(target.url)) {
+      throw new AppError('invalid_request', 'return_to must not already carry code, state or error parameters: roost adds them');
+    }
+    const started = await startSignIn(signIn, target.url, codeRequest.value);
+    metrics.signInsStarted.inc();
+    return reply
+      .setCookie(cookieName, started.binding, { ...cookieOptions, maxAge: config.flowTtl })
+      .header('cache-control', 'no-store')
+      // The Location carries the request token (RFC 9700 §4.2).
+      .header('referrer-policy', 'no-referrer')
+      .redirect(started.location, 302);
+  });
+
+  const callbackRoute = {
+    schema: { querystring: querystringSchema(spec, '/login/callback', 'get') },
+    ...validation,
+    config: { invalidCode: 'invalid_callback' as const, ...limited },
+    // The callback's answer must not be cached or leak through Referer, errors included.
+    onRequest: async (_request: unknown, reply: FastifyReply) => {
+      reply.header('cache-control', 'no-store');
+      reply.header('referrer-policy', 'no-referrer');
+    },
+  };
+  app.get<{ Querystring: CallbackQuery }>('/login/callback', callbackRoute, async (request, reply) => {
+    const params = parseCallbackParams(request.query);
+    if (!params.ok) throw new AppError('invalid_callback', params.reason);
+    const raw = request.cookies[cookieName];
+    const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
+    reply.clearCookie(cookieName, cookieOptions);
+    const location = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
+    if (params.value.kind === 'denied') metrics.signInsDenied.inc();
+    else {
+      metrics.signInsCompleted.inc();
+      // Fragment mode hands the tokens out here; code mode at POST /token.
+      if (new URL(location).hash.startsWith('#access_token=')) metrics.tokensIssued.inc({ grant: 'sign_in' });
+    }
+    return reply.redirect(location, 302);
+  });
+};

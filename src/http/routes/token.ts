@@ -1,0 +1,66 @@
+// POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
+// refresh_token grant and the authorization_code grant with PKCE.
+import formBody from '@fastify/formbody';
+import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { toAppError } from '../problems.js';
+import { rateLimited, type RouteOptions } from '../route-options.js';
+import { AppError } from '../../errors.js';
+import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../../sessions/grants.js';
+import { bodySchema, compileRequestSchema, describeBodyError, loadOpenApi } from '../../contract/openapi.js';
+import { omitEmptyParameters, parseTokenRequest, tokenSchemaErrorCode, type TokenRequestBody } from '../../sessions/token-params.js';
+import { clientInfo } from '../client-info.js';
+
+/** Token requests are a few short parameters. */
+export const TOKEN_BODY_LIMIT = 4096;
+
+export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
+  // §3.2: the endpoint takes form-encoded bodies; JSON is accepted too, for fetch() without URLSearchParams.
+  await app.register(formBody, { bodyLimit: TOKEN_BODY_LIMIT });
+  const grants: GrantDeps = {
+    ...deps,
+    config,
+    onReuse: (sessionId) => app.log.warn({ sessionId }, 'refresh token or code reuse: session ended'),
+  };
+
+  // §5.1: token responses, errors included, must not be cached.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  });
+
+  const { metrics } = deps;
+  const isRefresh = (body: unknown) => (body as { grant_type?: unknown } | undefined)?.grant_type === 'refresh_token';
+  app.addHook('onError', async (request, _reply, error) => {
+    if (isRefresh(request.body)) metrics.refreshes.inc({ outcome: toAppError(error, request).code });
+  });
+
+  // Per client address, counted before the body is read: slows floods of refreshes and code guesses.
+  const limited = rateLimited(config.tokenRateLimit, config.tokenRateLimitWindow);
+
+  const route = {
+    bodyLimit: TOKEN_BODY_LIMIT,
+    config: limited,
+    // The body is checked against TokenRequest in openapi.yaml, and nowhere else.
+    schema: { body: bodySchema(loadOpenApi(), '/token', 'post') },
+    validatorCompiler: compileRequestSchema,
+    // A body the schema refuses is answered as an OAuth error (§5.2), by the app's error handler as it is.
+    schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => oauthError(tokenSchemaErrorCode(errors), describeBodyError(errors)),
+    // §3.1: a parameter without a value is as if omitted, before the schema sees it.
+    preValidation: async (request: FastifyRequest) => {
+      request.body = omitEmptyParameters(request.body);
+    },
+  };
+  app.post<{ Body: TokenRequestBody }>('/token', route, async (request) => {
+    const params = parseTokenRequest(request.body);
+    if (!params.ok) throw oauthError('invalid_request', params.reason);
+    const grant = params.value;
+    const tokens = grant.grantType === 'refresh_token' ? await refreshGrant(grants, grant.refreshToken) : await authorizationCodeGrant(grants, grant, clientInfo(request));
+    metrics.tokensIssued.inc({ grant: grant.grantType });
+    if (grant.grantType === 'refresh_token') metrics.refreshes.inc({ outcome: 'ok' });
+    return tokens;
+  });
+};
+
+/** §5.2: the problem carries the OAuth error code in `error`, as OAuth client libraries read it. */
+function oauthError(code: 'invalid_request' | 'unsupported_grant_type', detail: string): AppError {
+  return new AppError(code, detail, { members: { error: code } });
+}

@@ -1,0 +1,88 @@
+// Access tokens: JWTs per RFC 9068, signed with the current key. Claim
+// building is pure; signing and verifying are thin calls into jose.
+import { randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { PublicJwk, SigningKey } from './signing-keys.js';
+import type { User } from '../users/profiles.js';
+
+/** RFC 8725 §3.11 explicit typing: an access token is never mistaken for another JWT. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface TokenSettings {
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly ttlSeconds: number;
+}
+
+export interface AccessClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud?: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  /** The session the token was issued in; /me refuses tokens of ended sessions. */
+  sid?: string;
+  screen_name: string;
+  name: string;
+  picture: string | null;
+  twitter_id: string;
+}
+
+export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string, sid?: string): AccessClaims {
+  const iat = Math.floor(nowMs / 1000);
+  return {
+    iss: settings.issuer,
+    sub: user.id,
+    ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
+    iat,
+    exp: iat + settings.ttlSeconds,
+    jti,
+    ...(sid !== undefined ? { sid } : {}),
+    screen_name: user.screen_name,
+    name: user.name,
+    picture: user.picture,
+    twitter_id: user.twitter_id,
+  };
+}
+
+export function signAccessToken(claims: AccessClaims, key: SigningKey): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
+}
+
+export async function issueAccessToken(user: User, settings: TokenSettings, key: SigningKey, nowMs: number, sid?: string): Promise<string> {
+  return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID(), sid), key);
+}
+
+export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;
+
+type KeySet = { readonly keys: readonly PublicJwk[] };
+
+/**
+ * Verifies against the published keys only, with the algorithm pinned to
+ * the ones those keys declare (RFC 8725 §3.1). Given a function, it follows
+ * the key set it returns, rebuilding only when the set changes.
+ */
+export function createAccessTokenVerifier(jwks: KeySet | (() => KeySet), settings: TokenSettings): AccessTokenVerifier {
+  const current = typeof jwks === 'function' ? jwks : () => jwks;
+  let built: { from: KeySet; keySet: ReturnType<typeof createLocalJWKSet>; algorithms: string[] } | undefined;
+  return async (token, nowMs) => {
+    const set = current();
+    if (built?.from !== set) {
+      built = {
+        from: set,
+        keySet: createLocalJWKSet({ keys: set.keys.map((key) => ({ ...key })) }),
+        algorithms: [...new Set(set.keys.map((key) => key.alg))],
+      };
+    }
+    const { payload } = await jwtVerify(token, built.keySet, {
+      algorithms: built.algorithms,
+      issuer: settings.issuer,
+      ...(settings.audience !== undefined ? { audience: settings.audience } : {}),
+      typ: ACCESS_TOKEN_TYPE,
+      currentDate: new Date(nowMs),
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+    });
+    return payload as AccessClaims;
+  };
+}

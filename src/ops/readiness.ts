@@ -1,0 +1,73 @@
+// Readiness: may this replica take traffic? Postgres and Redis answer within
+// a short bound, every migration this code knows is applied, and a signing
+// key is loaded. Each check is named in the answer, so an operator (or a
+// test) sees which one failed.
+import type { Db } from '../store/db.js';
+import { pendingMigrations } from '../store/db.js';
+import type { FlowStore } from '../sign-in/flow-store.js';
+import type { SigningKey } from '../keys/signing-keys.js';
+
+export interface Readiness {
+  readonly status: 'ok' | 'unavailable';
+  readonly checks: {
+    /** ok, or down when a query fails or is slower than the bound. */
+    readonly postgres: 'ok' | 'down';
+    /** ok, or down when PING fails or is slower than the bound. */
+    readonly redis: 'ok' | 'down';
+    /** ok, pending when a known migration is not applied, unknown while Postgres is down. */
+    readonly migrations: 'ok' | 'pending' | 'unknown';
+    readonly signing_key: 'ok' | 'missing';
+  };
+  /** Why each failed check failed, for the log only (never sent to the client). */
+  readonly reasons: Readonly<Record<string, string>>;
+}
+
+export interface ReadinessDeps {
+  readonly db: Db;
+  readonly store: Pick<FlowStore, 'ping'>;
+  readonly signingKey: () => SigningKey | undefined;
+}
+
+export const READINESS_TIMEOUT_MS = 1000;
+
+export async function checkReadiness(deps: ReadinessDeps, timeoutMs = READINESS_TIMEOUT_MS): Promise<Readiness> {
+  const reasons: Record<string, string> = {};
+  // One query answers two questions: Postgres is reachable, and which migrations it has.
+  const [pending, ping] = await Promise.allSettled([within(timeoutMs, pendingMigrations(deps.db)), within(timeoutMs, deps.store.ping())]);
+  if (pending.status === 'rejected') reasons.postgres = messageOf(pending.reason);
+  else if (pending.value.length > 0) reasons.migrations = `not applied: ${pending.value.join(', ')}`;
+  if (ping.status === 'rejected') reasons.redis = messageOf(ping.reason);
+  let signingKey: 'ok' | 'missing' = 'missing';
+  try {
+    if (deps.signingKey()) signingKey = 'ok';
+    else reasons.signing_key = 'no signing key is loaded';
+  } catch (error) {
+    reasons.signing_key = messageOf(error);
+  }
+  const checks = {
+    postgres: pending.status === 'fulfilled' ? 'ok' : 'down',
+    redis: ping.status === 'fulfilled' ? 'ok' : 'down',
+    migrations: pending.status === 'rejected' ? 'unknown' : pending.value.length === 0 ? 'ok' : 'pending',
+    signing_key: signingKey,
+  } as const;
+  const ready = Object.values(checks).every((state) => state === 'ok');
+  return { status: ready ? 'ok' : 'unavailable', checks, reasons };
+}
+
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}

@@ -1,0 +1,192 @@
+// Session queries. A session is one sign-in on one device: it holds the
+// hash of its one live refresh token; used tokens move to
+// spent_refresh_tokens so that their reuse can be recognised.
+import { withDatabase, type Db } from '../store/db.js';
+import type { PresentedSession, PurgeCutoffs, SessionLifetime } from './policy.js';
+
+export interface SessionRow {
+  readonly id: string;
+  readonly user_id: string;
+  readonly refresh_hash: string;
+  readonly created_at: Date;
+  readonly last_used_at: Date;
+  readonly expires_at: Date;
+  readonly revoked_at: Date | null;
+  readonly user_agent: string | null;
+  readonly ip: string | null;
+}
+
+export interface NewSession {
+  readonly userId: string;
+  readonly refreshHash: string;
+  readonly nowMs: number;
+  readonly ttlSeconds: number;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+}
+
+const MAX_USER_AGENT = 512;
+
+/** Opens a session for a user; undefined when the user no longer exists (deleted meanwhile). */
+export async function insertSession(db: Db, session: NewSession): Promise<{ id: string; expiresAt: Date } | undefined> {
+  const now = new Date(session.nowMs);
+  const expiresAt = new Date(session.nowMs + session.ttlSeconds * 1000);
+  const row = await withDatabase(() =>
+    db
+      .insertInto('sessions')
+      // INSERT … SELECT: a user deleted a moment ago yields no row instead of a foreign-key error.
+      .columns(['user_id', 'refresh_hash', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip'])
+      .expression((eb) =>
+        eb
+          .selectFrom('users')
+          .select([
+            'id',
+            eb.val(session.refreshHash).as('refresh_hash'),
+            eb.val(now).as('created_at'),
+            eb.val(now).as('last_used_at'),
+            eb.val(expiresAt).as('expires_at'),
+            eb.val(session.userAgent?.slice(0, MAX_USER_AGENT) ?? null).as('user_agent'),
+            eb.val(session.ip).as('ip'),
+          ])
+          .where('id', '=', session.userId),
+      )
+      .returning('id')
+      .executeTakeFirst(),
+  );
+  return row && { id: row.id, expiresAt };
+}
+
+export type FoundSession = { readonly row: SessionRow } & Pick<PresentedSession, 'spentAt'>;
+
+/** The session a refresh token belongs to, whether it is the live token or an already used one. */
+export async function findSessionByRefreshHash(db: Db, hash: string): Promise<FoundSession | undefined> {
+  return withDatabase(async () => {
+    const live = await db.selectFrom('sessions').selectAll().where('refresh_hash', '=', hash).executeTakeFirst();
+    if (live) return { row: live, spentAt: null };
+    const spent = await db
+      .selectFrom('spent_refresh_tokens as t')
+      .innerJoin('sessions as s', 's.id', 't.session_id')
+      .selectAll('s')
+      .select('t.spent_at')
+      .where('t.hash', '=', hash)
+      .executeTakeFirst();
+    if (!spent) return undefined;
+    const { spent_at: spentAt, ...row } = spent;
+    return { row, spentAt };
+  });
+}
+
+/**
+ * Replaces the live token, in one statement: only if `presentedHash` is
+ * still live, so of two concurrent rotations exactly one succeeds.
+ */
+export async function rotateRefreshHash(db: Db, sessionId: string, presentedHash: string, nextHash: string, nowMs: number): Promise<boolean> {
+  const now = new Date(nowMs);
+  const rows = await withDatabase(() =>
+    db
+      .with('rotated', (qb) =>
+        qb
+          .updateTable('sessions')
+          .set({ refresh_hash: nextHash, last_used_at: now })
+          .where('id', '=', sessionId)
+          .where('refresh_hash', '=', presentedHash)
+          .where('revoked_at', 'is', null)
+          .returning('id'),
+      )
+      .with('spent', (qb) =>
+        qb
+          .insertInto('spent_refresh_tokens')
+          .columns(['hash', 'session_id', 'spent_at'])
+          .expression((eb) => eb.selectFrom('rotated').select([eb.val(presentedHash).as('hash'), 'rotated.id', eb.val(now).as('spent_at')]))
+          .returning('hash'),
+      )
+      .selectFrom('rotated')
+      .select('id')
+      .execute(),
+  );
+  return rows.length === 1;
+}
+
+export async function touchSession(db: Db, sessionId: string, nowMs: number): Promise<void> {
+  await withDatabase(() => db.updateTable('sessions').set({ last_used_at: new Date(nowMs) }).where('id', '=', sessionId).execute());
+}
+
+/** Ends a session for good; ending an ended one changes nothing. */
+export async function revokeSession(db: Db, sessionId: string, reason: string, nowMs: number): Promise<void> {
+  await withDatabase(() =>
+    db
+      .updateTable('sessions')
+      .set({ revoked_at: new Date(nowMs), revoked_reason: reason })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .execute(),
+  );
+}
+
+/** Ends one of a user's own sessions; false when the user has no session of that id. */
+export async function revokeUserSession(db: Db, userId: string, sessionId: string, reason: string, nowMs: number): Promise<boolean> {
+  return withDatabase(async () => {
+    const own = await db.selectFrom('sessions').select('id').where('id', '=', sessionId).where('user_id', '=', userId).executeTakeFirst();
+    if (!own) return false;
+    await revokeSession(db, sessionId, reason, nowMs);
+    return true;
+  });
+}
+
+/** The state /me checks a token's `sid` against. */
+export async function findSessionState(db: Db, sessionId: string): Promise<SessionLifetime | undefined> {
+  const row = await withDatabase(() =>
+    db.selectFrom('sessions').select(['revoked_at', 'expires_at', 'last_used_at']).where('id', '=', sessionId).executeTakeFirst(),
+  );
+  return row && { revokedAt: row.revoked_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at };
+}
+
+/** A user's sessions that are still signed in, most recently used first. */
+export async function listActiveSessions(db: Db, userId: string, nowMs: number, idleSeconds: number): Promise<SessionRow[]> {
+  return withDatabase(() =>
+    db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', new Date(nowMs))
+      .where('last_used_at', '>', new Date(nowMs - idleSeconds * 1000))
+      .orderBy('last_used_at', 'desc')
+      .execute(),
+  );
+}
+
+export async function listSessionIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await withDatabase(() => db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute());
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Deletes at most `limit` sessions that ended by the cutoffs, their spent
+ * refresh tokens with them (ON DELETE CASCADE); answers how many went. Rows
+ * another purge holds are skipped rather than waited for (SKIP LOCKED), so
+ * replicas purging at once share the work instead of queueing on it.
+ */
+export async function deleteEndedSessions(db: Db, cutoffs: PurgeCutoffs, limit: number): Promise<number> {
+  const result = await withDatabase(() =>
+    db
+      .deleteFrom('sessions')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('sessions')
+          .select('id')
+          .where((where) =>
+            where.or([
+              where('revoked_at', '<=', cutoffs.revokedBy),
+              where('expires_at', '<=', cutoffs.expiresBy),
+              where('last_used_at', '<=', cutoffs.lastUsedBy),
+            ]),
+          )
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .executeTakeFirst(),
+  );
+  return Number(result.numDeletedRows);
+}

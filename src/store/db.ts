@@ -1,0 +1,183 @@
+// The database: table types, the Kysely instance (Postgres through pg, or the
+// embedded PGlite when no DATABASE_URL is set) and migrations.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MIGRATION_TABLE, Kysely, Migrator, sql, type ColumnType, type Generated, type LogEvent } from 'kysely';
+import pg from 'pg';
+import { migrations } from '../../migrations/index.js';
+import { CurrentSchemaPostgresDialect } from './current-schema-introspector.js';
+import { AppError } from '../errors.js';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  twitter_id: string;
+  screen_name: string;
+  name: string;
+  picture: string | null;
+  email: string | null;
+  twitter_token_sealed: string;
+  twitter_token_secret_sealed: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** next, current, previous, expired or revoked (see key-lifecycle.ts). */
+  state: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  /** Null once the key has left the JWKS. */
+  private_jwk_sealed: string | null;
+  created_at: Timestamp;
+  published_at: Timestamp;
+  activated_at: NullableTimestamp;
+  retired_at: NullableTimestamp;
+  expired_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  refresh_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface SpentRefreshTokensTable {
+  hash: string;
+  session_id: string;
+  spent_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  signing_keys: SigningKeysTable;
+  sessions: SessionsTable;
+  spent_refresh_tokens: SpentRefreshTokensTable;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  readonly databaseUrl: string | undefined;
+  readonly poolSize: number;
+  /** Query timeout, 0 for none; connecting may take at most this too, and never more than 2 s. Default 5000. */
+  readonly timeoutMs?: number;
+  readonly dataDir: string;
+  readonly onPoolError?: (error: Error) => void;
+  /** Each failed attempt to get a connection, counted by the metrics. */
+  readonly onConnectError?: (error: unknown) => void;
+  /** Each failed statement, counted by the metrics. */
+  readonly onQueryError?: (error: unknown) => void;
+}
+
+export async function createDatabase(options: DatabaseOptions): Promise<Db> {
+  const log = (event: LogEvent) => {
+    if (event.level === 'error') options.onQueryError?.(event.error);
+  };
+  if (options.databaseUrl !== undefined) {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize,
+      // Fail fast when Postgres is away instead of queueing requests forever.
+      connectionTimeoutMillis: timeoutMs > 0 ? Math.min(2000, timeoutMs) : 2000,
+      ...(timeoutMs > 0 ? { query_timeout: timeoutMs } : {}),
+    });
+    // pg-pool listens for errors only on idle clients: a connection that drops
+    // while a query holds it would emit an unhandled 'error' and end the
+    // process. The query itself still fails (503); this only keeps the process
+    // up. Every client reports here, so the pool's own re-emission of an idle
+    // client's error is not reported twice (but must be listened to).
+    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
+    pool.on('error', () => {});
+    const counted = {
+      connect: () =>
+        pool.connect().catch((error: unknown) => {
+          options.onConnectError?.(error);
+          throw error;
+        }),
+      end: () => pool.end(),
+    };
+    return new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool: counted }), log });
+  }
+  // Loaded only in embedded mode: PGlite is large and slow to start.
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ]);
+  const dir = path.resolve(options.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dir)), log });
+}
+
+/**
+ * Applies pending migrations over a connection of its own that has no query
+ * timeout: building an index on a large table, or waiting for another
+ * replica's migration lock, may take longer than any request should. The
+ * embedded database allows one connection only, so it migrates on `db`.
+ */
+export async function migrateDatabase(db: Db, options: Pick<DatabaseOptions, 'databaseUrl' | 'dataDir'>): Promise<string[]> {
+  if (options.databaseUrl === undefined) return migrateToLatest(db);
+  if ((await pendingMigrations(db)).length === 0) return [];
+  const migrating = await createDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, poolSize: 1, timeoutMs: 0 });
+  try {
+    return await migrateToLatest(migrating);
+  } finally {
+    await migrating.destroy();
+  }
+}
+
+/** Applies pending migrations on `db`. Kysely's migrator holds a lock, so replicas starting together are safe. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  // Nothing to do on most starts, and cheap to check.
+  if ((await pendingMigrations(db)).length === 0) return [];
+  // Kysely looks for its bookkeeping tables in every schema unless told
+  // which one, so name the schema the connection actually uses.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(rows[0]?.schema ? { migrationTableSchema: rows[0].schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The migrations this code knows and the database has not applied. Read from
+ * Kysely's bookkeeping table directly: cheap enough for every readiness probe.
+ */
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db);
+    applied = new Set(rows.map((row) => row.name));
+  } catch (error) {
+    // 42P01 undefined_table: nothing was ever migrated here.
+    if ((error as { code?: unknown }).code !== '42P01') throw error;
+    applied = new Set();
+  }
+  return Object.keys(migrations).filter((name) => !applied.has(name));
+}
+
+/** Runs a database call; a failure becomes a 503, never a hang or a half-answer. */
+export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('database_unavailable', 'The database did not answer; try again shortly', { cause: error });
+  }
+}

@@ -1,0 +1,83 @@
+// Profile queries. A user is keyed by the Twitter user id, never the screen
+// name, which the user can change.
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import { withDatabase } from '../store/db.js';
+
+export interface TwitterProfile {
+  readonly twitterId: string;
+  readonly screenName: string;
+  readonly name: string;
+  readonly picture: string | null;
+  readonly email: string | null;
+}
+
+export interface User {
+  readonly id: string;
+  readonly twitter_id: string;
+  readonly screen_name: string;
+  readonly name: string;
+  readonly picture: string | null;
+  readonly email: string | null;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+}
+
+const PROFILE_COLUMNS = ['id', 'twitter_id', 'screen_name', 'name', 'picture', 'email', 'created_at', 'updated_at'] as const;
+
+/** One statement, so parallel sign-ins of one user can never create two rows. */
+export function upsertUser(
+  db: Db,
+  profile: TwitterProfile,
+  sealed: { readonly token: string; readonly secret: string },
+): Promise<User> {
+  const values = {
+    twitter_id: profile.twitterId,
+    screen_name: profile.screenName,
+    name: profile.name,
+    picture: profile.picture,
+    email: profile.email,
+    twitter_token_sealed: sealed.token,
+    twitter_token_secret_sealed: sealed.secret,
+  };
+  return withDatabase(() =>
+    db
+      .insertInto('users')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('twitter_id').doUpdateSet((eb) => ({
+          screen_name: eb.ref('excluded.screen_name'),
+          name: eb.ref('excluded.name'),
+          picture: eb.ref('excluded.picture'),
+          email: eb.ref('excluded.email'),
+          twitter_token_sealed: eb.ref('excluded.twitter_token_sealed'),
+          twitter_token_secret_sealed: eb.ref('excluded.twitter_token_secret_sealed'),
+          updated_at: sql`now()`,
+        })),
+      )
+      .returning(PROFILE_COLUMNS)
+      .executeTakeFirstOrThrow(),
+  );
+}
+
+export function findUser(db: Db, id: string): Promise<User | undefined> {
+  return withDatabase(() => db.selectFrom('users').select(PROFILE_COLUMNS).where('id', '=', id).executeTakeFirst());
+}
+
+export interface DeletedUser {
+  readonly twitterId: string;
+  readonly tokenSealed: string;
+  readonly secretSealed: string;
+}
+
+/** Deletes a user, their stored Twitter credentials and (by cascade) their sessions; returns the sealed credentials. */
+export async function deleteUser(db: Db, id: string): Promise<DeletedUser | undefined> {
+  const row = await withDatabase(() =>
+    db
+      .deleteFrom('users')
+      .where('id', '=', id)
+      .returning(['twitter_id', 'twitter_token_sealed', 'twitter_token_secret_sealed'])
+      .executeTakeFirst(),
+  );
+  return row && { twitterId: row.twitter_id, tokenSealed: row.twitter_token_sealed, secretSealed: row.twitter_token_secret_sealed };
+}

@@ -1,0 +1,154 @@
+// The whole browser flow over real HTTP: roost on the real Postgres and
+// Redis, the sandbox Twitter provider on its own port, tokens verified
+// against the served JWKS with jose, the way a sibling service does.
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import t from 'tap';
+import { Browser, fragmentOf } from '../helpers/browser.js';
+import { consent, signIn } from '../helpers/flow.js';
+import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
+
+const roost = await startRoost(t);
+const jwks = createRemoteJWKSet(new URL(`${roost.url}/.well-known/jwks.json`));
+const verify = (token: string) => jwtVerify(token, jwks, { issuer: roost.url, algorithms: ['ES256'], typ: 'at+jwt' });
+
+t.test('sign-in ends at return_to with a token in the fragment', async (t) => {
+  const browser = new Browser();
+  const { login, callbackUrl } = await consent(browser, roost, { returnTo: `${APP_ORIGIN}/after?tab=2` });
+  t.equal(login.status, 302);
+  t.match(login.location, `${roost.providerUrl}/oauth/authenticate?oauth_token=`);
+  const setCookie = login.headers.get('set-cookie') ?? '';
+  t.match(setCookie, /^roost_flow=[^;]+; Max-Age=600; Path=\/login; HttpOnly; SameSite=Lax$/);
+  t.match(callbackUrl, `${roost.url}/login/callback?oauth_token=`);
+
+  const callback = await browser.get(callbackUrl);
+  t.equal(callback.status, 302);
+  t.equal(callback.headers.get('cache-control'), 'no-store');
+  t.equal(callback.headers.get('referrer-policy'), 'no-referrer');
+  t.match(callback.location, /^http:\/\/app\.test\/after\?tab=2#access_token=/);
+  const answer = fragmentOf(callback.location);
+  t.equal(answer.get('token_type'), 'Bearer');
+  t.equal(answer.get('expires_in'), '900');
+  t.notOk(browser.cookies.has('roost_flow'), 'the flow cookie is cleared');
+
+  const { payload, protectedHeader } = await verify(answer.get('access_token') as string);
+  const alice = roost.users[0]!;
+  t.same(protectedHeader, { alg: 'ES256', kid: protectedHeader.kid, typ: 'at+jwt' });
+  t.match(payload, { iss: roost.url, screen_name: alice.screen_name, name: alice.name, twitter_id: alice.id_str, picture: alice.profile_image_url_https });
+  t.match(payload.sub, /^[0-9a-f-]{36}$/);
+  t.equal((payload.exp as number) - (payload.iat as number), 900);
+  t.type(payload.jti, 'string');
+  t.notOk('aud' in payload, 'no aud without JWT_AUDIENCE');
+
+  const me = await fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${answer.get('access_token')}` } });
+  t.equal(me.status, 200);
+  const profile = (await me.json()) as Record<string, unknown>;
+  t.match(profile, { id: payload.sub, twitter_id: alice.id_str, screen_name: alice.screen_name, name: alice.name, email: alice.email });
+  t.notOk('twitter_token_sealed' in profile, 'no credentials in the profile');
+});
+
+t.test('Twitter credentials are stored encrypted', async (t) => {
+  const callback = await signIn(new Browser(), roost, { user: 1 });
+  t.equal(callback.status, 302);
+  const row = await roost.deps.db.selectFrom('users').selectAll().where('twitter_id', '=', roost.users[1]!.id_str).executeTakeFirstOrThrow();
+  t.match(row.twitter_token_sealed, /^v2\./);
+  t.match(row.twitter_token_secret_sealed, /^v2\./);
+  t.equal(row.email, roost.users[1]!.email);
+});
+
+t.test('cancel on the consent page sends access_denied back to the app', async (t) => {
+  const callback = await signIn(new Browser(), roost, { action: 'cancel' });
+  t.equal(callback.status, 302);
+  t.equal(callback.location, `${APP_ORIGIN}/signed-in#error=access_denied`);
+});
+
+t.test('a callback works once', async (t) => {
+  const browser = new Browser();
+  const { callbackUrl } = await consent(browser, roost);
+  const cookies = new Map(browser.cookies);
+  t.equal((await browser.get(callbackUrl)).status, 302);
+  for (const [name, value] of cookies) browser.cookies.set(name, value);
+  const replay = await browser.get(callbackUrl);
+  t.equal(replay.status, 400);
+  t.equal(replay.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  t.match(JSON.parse(replay.body), { code: 'flow_not_found', status: 400, type: 'urn:roost:problem:flow_not_found' });
+});
+
+t.test('a callback from another browser is refused (login CSRF)', async (t) => {
+  const victim = new Browser();
+  const { callbackUrl } = await consent(new Browser(), roost);
+  const answer = await victim.get(callbackUrl);
+  t.equal(answer.status, 403);
+  t.match(JSON.parse(answer.body), { code: 'flow_browser_mismatch' });
+  t.notMatch(answer.location ?? '', /access_token/);
+});
+
+t.test('a callback from a browser with a different pending flow is refused', async (t) => {
+  const attacker = new Browser();
+  const { callbackUrl } = await consent(attacker, roost);
+  const victim = new Browser();
+  await victim.get(`${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`);
+  t.ok(victim.cookies.has('roost_flow'));
+  const answer = await victim.get(callbackUrl);
+  t.equal(answer.status, 403);
+  t.match(JSON.parse(answer.body), { code: 'flow_browser_mismatch' });
+});
+
+t.test('a forged flow cookie is refused', async (t) => {
+  const browser = new Browser();
+  const { callbackUrl } = await consent(browser, roost);
+  const [value] = [...browser.cookies.values()];
+  browser.cookies.set('roost_flow', `x${value}`);
+  t.equal((await browser.get(callbackUrl)).status, 403);
+});
+
+t.test('a renamed user keeps the same sub', async (t) => {
+  const first = fragmentOf((await signIn(new Browser(), roost, { user: 2 })).location);
+  const carol = roost.users[2]!;
+  const before = carol.screen_name;
+  carol.screen_name = `${before}_renamed`;
+  carol.name = 'Renamed Carol';
+  t.teardown(() => {
+    carol.screen_name = before;
+  });
+  const second = fragmentOf((await signIn(new Browser(), roost, { user: 2 })).location);
+  const a = (await verify(first.get('access_token') as string)).payload;
+  const b = (await verify(second.get('access_token') as string)).payload;
+  t.equal(b.sub, a.sub);
+  t.equal(b.screen_name, `${before}_renamed`);
+  const count = await roost.deps.db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).where('twitter_id', '=', carol.id_str).executeTakeFirstOrThrow();
+  t.equal(Number(count.n), 1);
+});
+
+t.test('20 parallel sign-ins of one user leave one row', async (t) => {
+  const callbacks = await Promise.all(Array.from({ length: 20 }, () => signIn(new Browser(), roost, { user: 0 })));
+  t.same(callbacks.map((c) => c.status), Array(20).fill(302));
+  const subs = new Set(await Promise.all(callbacks.map(async (c) => (await verify(fragmentOf(c.location).get('access_token') as string)).payload.sub)));
+  t.equal(subs.size, 1);
+  const rows = await roost.deps.db.selectFrom('users').select('id').where('twitter_id', '=', roost.users[0]!.id_str).execute();
+  t.equal(rows.length, 1);
+});
+
+t.test('the discovery document points at the JWKS', async (t) => {
+  const response = await fetch(`${roost.url}/.well-known/openid-configuration`);
+  t.equal(response.status, 200);
+  t.match(await response.json(), { issuer: roost.url, jwks_uri: `${roost.url}/.well-known/jwks.json` });
+  const keys = await fetch(`${roost.url}/.well-known/jwks.json`);
+  t.equal(keys.headers.get('cache-control'), 'public, max-age=300');
+  const body = (await keys.json()) as { keys: Record<string, unknown>[] };
+  t.equal(body.keys.length, 1);
+  t.match(body.keys[0], { kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+  t.notOk('d' in body.keys[0]!, 'no private member');
+});
+
+t.test('logs carry no token, verifier, cookie or secret', async (t) => {
+  const browser = new Browser();
+  const { callbackUrl } = await consent(browser, roost);
+  const callback = await browser.get(callbackUrl);
+  const token = fragmentOf(callback.location).get('access_token') as string;
+  await fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${token}` } });
+  const url = new URL(callbackUrl);
+  const secrets = [token, url.searchParams.get('oauth_token')!, url.searchParams.get('oauth_verifier')!, roost.config.cookieSecret!, 'Bearer'];
+  const all = roost.rawLogs.join('\n');
+  for (const secret of secrets) t.notOk(all.includes(secret), `logs do not include ${secret.slice(0, 12)}…`);
+  t.ok(roost.logs.some((line) => line.path === '/login/callback' && line.status === 302), 'the callback request is logged, without its query');
+});
