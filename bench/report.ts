@@ -1,5 +1,5 @@
 // The results' shape, the targets they are held to, and the short Markdown
-// table written to bench/results/ and the README. Pure.
+// table written to bench/results/ and docs/performance.md. Pure.
 import type { HttpLoadResult } from './http-load.js';
 import type { Memory } from './proc.js';
 import type { Summary } from './stats.js';
@@ -147,15 +147,15 @@ export function renderMarkdown(results: BenchResults): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const README_START = '<!-- bench:start -->';
-export const README_END = '<!-- bench:end -->';
+export const BENCH_START = '<!-- bench:start -->';
+export const BENCH_END = '<!-- bench:end -->';
 
-/** Replaces what lies between the README's bench markers with `markdown`. */
-export function updateReadme(readme: string, markdown: string): string {
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start === -1 || end < start) throw new Error(`README.md has no ${README_START} … ${README_END} section`);
-  return `${readme.slice(0, start + README_START.length)}\n${markdown}${readme.slice(end)}`;
+/** Replaces what lies between a page's bench markers (docs/performance.md) with `markdown`. */
+export function updateBenchSection(page: string, markdown: string): string {
+  const start = page.indexOf(BENCH_START);
+  const end = page.indexOf(BENCH_END);
+  if (start === -1 || end < start) throw new Error(`docs/performance.md has no ${BENCH_START} … ${BENCH_END} section`);
+  return `${page.slice(0, start + BENCH_START.length)}\n${markdown}${page.slice(end)}`;
 }
 
 function fmt(value: number, digits = 2): string {

@@ -6,7 +6,7 @@
 // (added provider latency, default 0,50), --concurrency N[,N…] (default
 // 1,16,64), --http-duration S (per HTTP target, in 3 rounds; default 9),
 // --connections N (default 50), --out DIR (default bench/results),
-// --update-readme (rewrite the README's Performance table).
+// --update-readme (rewrite the results table in docs/performance.md).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +19,7 @@ import { measureHttp, type HttpLoadResult } from './http-load.js';
 import { LATENCY_PATH, TIMES_PATH, type ProviderTimes } from './load-provider.js';
 import { machineCpu, processCpu, processCpuMs, processesCpuMs, processMemory, type Memory } from './proc.js';
 import { createBenchDatabase, freePort, startHelper, startRoost, type BenchDatabase, type Helper, type RoostProcess } from './processes.js';
-import { renderMarkdown, updateReadme, type BenchResults, type FlowPhase, type HttpPhase } from './report.js';
+import { renderMarkdown, updateBenchSection, type BenchResults, type FlowPhase, type HttpPhase } from './report.js';
 import { median, round, summarize } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -201,9 +201,9 @@ async function main(): Promise<void> {
   say(`\n${markdown}`);
   say(`written: ${path.relative(process.cwd(), path.join(outDir, 'bench.json'))}, ${path.relative(process.cwd(), path.join(outDir, 'bench.md'))}`);
   if (args['update-readme']) {
-    const readme = path.resolve('README.md');
-    writeFileSync(readme, updateReadme(readFileSync(readme, 'utf8'), markdown));
-    say('README.md Performance section updated');
+    const page = path.resolve('docs', 'performance.md');
+    writeFileSync(page, updateBenchSection(readFileSync(page, 'utf8'), markdown));
+    say('docs/performance.md results updated');
   }
 }
 

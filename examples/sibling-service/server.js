@@ -2,6 +2,7 @@
 // GET /hello answers 200 for a valid roost access token and 401 for anything
 // else. It never calls roost per request: jose fetches roost's public keys,
 // caches them, and fetches again only for a key id it has not seen (rotation).
+// The rules it follows are in docs/verifying-tokens.md.
 //
 //   JWT_AUDIENCE=hello-api npm start                                      # roost
 //   ROOST_URL=http://localhost:3000 AUDIENCE=hello-api node examples/sibling-service/server.js
