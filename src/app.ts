@@ -8,9 +8,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { SANDBOX_PATH, type Config } from './config.js';
 import type { Deps } from './deps.js';
-import { AppError, serializeProblem } from './errors.js';
+import { AppError } from './errors.js';
 import { corsOptions, notFoundCorsHeaders } from './http/cors.js';
-import { answerClientError, sendProblem, toAppError } from './http/problems.js';
+import { answerClientError, sendProblem, serializeProblem, toAppError } from './http/problems.js';
 import type { RouteOptions } from './http/route-options.js';
 import { accountRoutes } from './http/routes/account.js';
 import { docsRoutes } from './http/routes/docs.js';
@@ -47,7 +47,7 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
 }
 
 export async function buildApp(config: Config, deps: Deps, logger: Logger): Promise<FastifyInstance> {
-  // Security headers (see security-headers.ts), then the request id: on
+  // Security headers (see http/security-headers.ts), then the request id: on
   // every answer, from the first hook or, for what the router refuses
   // before any hook runs, from frameworkErrors.
   const security = securityHeaders(config.publicUrl);
@@ -152,7 +152,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(wellKnownRoutes, options);
   await app.register(loginRoutes, options);
   // The routes a browser app calls with fetch(), in a context of their own:
-  // only they (and preflights) run the CORS hook (see routes/cors.ts).
+  // only they (and preflights) run the CORS hook (see http/cors.ts).
   await app.register(async (api) => {
     await api.register(cors, corsOptions(config));
     await api.register(meRoutes, options);

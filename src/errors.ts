@@ -1,5 +1,5 @@
 // One error type and one vocabulary of stable, snake_case codes, each with
-// its HTTP status. Responses are RFC 9457 problem details.
+// its HTTP status. src/http/problems.ts writes them as RFC 9457 problem details.
 
 export const ERRORS = {
   invalid_request: { status: 400, title: 'The request is malformed' },
@@ -58,34 +58,4 @@ export class AppError extends Error {
     this.headers = options.headers ?? {};
     this.members = options.members ?? {};
   }
-}
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  [member: string]: unknown;
-}
-
-export function toProblem(error: AppError): Problem {
-  return {
-    // First, so that no extra member can overwrite a standard one.
-    ...error.members,
-    type: `${PROBLEM_TYPE_BASE}${error.code}`,
-    title: ERRORS[error.code].title,
-    status: error.status,
-    detail: error.detail,
-    code: error.code,
-  };
-}
-
-/**
- * The problem as JSON, with <, >, & and the JavaScript line separators
- * escaped: the detail may quote a path or value the client sent, and no
- * response should carry it in a form a browser could read as markup.
- */
-export function serializeProblem(error: AppError): string {
-  return JSON.stringify(toProblem(error)).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -3,7 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, serializeProblem } from '../errors.js';
+import { AppError, ERRORS, PROBLEM_TYPE_BASE, type ErrorCode } from '../errors.js';
 
 /** The problem an error is answered with (and counted under). */
 export function toAppError(error: FastifyError | AppError, request: FastifyRequest): AppError {
@@ -52,4 +52,34 @@ function fromFastifyError(error: FastifyError): AppError {
   if (status >= 400 && status < 500) return new AppError('invalid_request', 'The request is malformed');
   // Nothing of the original error reaches the client.
   return new AppError('internal_error', 'Something went wrong on our side', { cause: error });
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  [member: string]: unknown;
+}
+
+export function toProblem(error: AppError): Problem {
+  return {
+    // First, so that no extra member can overwrite a standard one.
+    ...error.members,
+    type: `${PROBLEM_TYPE_BASE}${error.code}`,
+    title: ERRORS[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+  };
+}
+
+/**
+ * The problem as JSON, with <, >, & and the JavaScript line separators
+ * escaped: the detail may quote a path or value the client sent, and no
+ * response should carry it in a form a browser could read as markup.
+ */
+export function serializeProblem(error: AppError): string {
+  return JSON.stringify(toProblem(error)).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

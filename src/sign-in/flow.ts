@@ -1,4 +1,4 @@
-// The sign-in flow (DESIGN.md "The flow"): start hands the browser to
+// The sign-in flow (docs/flow.md): start hands the browser to
 // Twitter; finish takes the stored flow once, checks the browser, finishes
 // the OAuth dance, stores the profile, and either opens a session and puts
 // its tokens in the fragment, or (PKCE mode) puts a one-time code in the query.

@@ -11,7 +11,7 @@ function keys(args: string[], env: Record<string, string>, viaNpm = false) {
 }
 
 const databaseUrl = await createTestSchema(t);
-// Production, with only the variables the README names for these commands.
+// Production, with only the variables docs/configuration.md names for these commands.
 const env = { NODE_ENV: 'production', DATABASE_URL: databaseUrl, ENCRYPTION_KEY: randomBytes(32).toString('hex') };
 
 t.test('refusals: no migrations yet, bad usage, bad configuration', async (t) => {

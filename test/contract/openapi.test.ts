@@ -3,7 +3,8 @@
 // change to the validation.
 import t from 'tap';
 import { parse, stringify } from 'yaml';
-import { bodySchema, compileRequestSchema, componentSchema, describeBodyError, describeQueryError, loadOpenApi, paramsSchema, parseOpenApi, querystringSchema, type SchemaError } from '../../src/contract/openapi.js';
+import { bodySchema, componentSchema, loadOpenApi, paramsSchema, parseOpenApi, querystringSchema, type SchemaError } from '../../src/contract/openapi.js';
+import { compileRequestSchema, describeBodyError, describeQueryError } from '../../src/http/request-schemas.js';
 
 type Node = Record<string, unknown>;
 const spec = loadOpenApi();

@@ -141,7 +141,7 @@ export function watchResponses(app: FastifyInstance, violations: string[]): void
   app.addHook('onSend', async (request, reply, payload) => {
     const route = request.routeOptions.url;
     if (route !== undefined && isOutsideTheDocument(request.method, route)) return payload;
-    // A route a test adds for itself marks itself hidden; test/contract.test.ts checks roost's own hide nothing else.
+    // A route a test adds for itself marks itself hidden; test/http/contract.test.ts checks roost's own hide nothing else.
     if ((request.routeOptions.schema as { hide?: boolean } | undefined)?.hide) return payload;
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
     // Streams (static assets of the docs page) are not inspected.

@@ -111,7 +111,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     COOKIE_SECRET: randomBytes(32).toString('hex'),
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'info',
-    // Test files sign in and refresh far more often than a person; rate-limit.test.ts sets its own.
+    // Test files sign in and refresh far more often than a person; test/http/rate-limit.test.ts sets its own.
     LOGIN_RATE_LIMIT: '100000',
     TOKEN_RATE_LIMIT: '100000',
     ...storage,

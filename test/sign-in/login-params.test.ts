@@ -3,7 +3,8 @@
 // a parameter given twice), then what goes together, in login-params.ts.
 import t from 'tap';
 import { parseCallbackParams, parseCodeRequestParams, type CallbackQuery, type LoginQuery } from '../../src/sign-in/login-params.js';
-import { compileRequestSchema, describeQueryError, loadOpenApi, querystringSchema, type SchemaError } from '../../src/contract/openapi.js';
+import { loadOpenApi, querystringSchema, type SchemaError } from '../../src/contract/openapi.js';
+import { compileRequestSchema, describeQueryError } from '../../src/http/request-schemas.js';
 
 const spec = loadOpenApi();
 // RFC 7636 Appendix B.

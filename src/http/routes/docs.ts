@@ -1,15 +1,15 @@
 // The contract, for people and machines: /openapi.yaml, /openapi.json and a
 // reference page at /docs rendered from the same document, with every asset
 // served from this process (nothing is fetched from a CDN).
-import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import swaggerUiCsp from '@fastify/swagger-ui/static/csp.json' with { type: 'json' };
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../route-options.js';
 import { loadOpenApi } from '../../contract/openapi.js';
 
 /** The hashes of the inline scripts and styles of the Swagger UI version installed. */
-const swaggerUiInline = createRequire(import.meta.url)('@fastify/swagger-ui/static/csp.json') as { script: string[]; style: string[] };
+const swaggerUiInline: { readonly script: readonly string[]; readonly style: readonly string[] } = swaggerUiCsp;
 
 /**
  * The page's CSP: its own origin only, no framing (as every other response).

@@ -6,7 +6,8 @@ import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError }
 import type { RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
 import { parseLogoutRequest, type LogoutRequestBody } from '../../sessions/logout-params.js';
-import { bodySchema, compileRequestSchema, describeBodyError, loadOpenApi } from '../../contract/openapi.js';
+import { bodySchema, loadOpenApi } from '../../contract/openapi.js';
+import { compileRequestSchema, describeBodyError } from '../request-schemas.js';
 import { hashRefreshToken, isWellFormedRefreshToken } from '../../sessions/refresh-tokens.js';
 import { checkReturnTo } from '../../sign-in/return-to.js';
 import { findSessionByRefreshHash, revokeSession } from '../../sessions/queries.js';

@@ -3,7 +3,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
-import { compileRequestSchema, loadOpenApi, paramsSchema } from '../../contract/openapi.js';
+import { loadOpenApi, paramsSchema } from '../../contract/openapi.js';
+import { compileRequestSchema } from '../request-schemas.js';
 import { listActiveSessions, revokeUserSession, type SessionRow } from '../../sessions/queries.js';
 import { createBearerAuth } from '../bearer.js';
 

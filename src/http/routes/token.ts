@@ -6,7 +6,8 @@ import { toAppError } from '../problems.js';
 import { rateLimited, type RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
 import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../../sessions/grants.js';
-import { bodySchema, compileRequestSchema, describeBodyError, loadOpenApi } from '../../contract/openapi.js';
+import { bodySchema, loadOpenApi } from '../../contract/openapi.js';
+import { compileRequestSchema, describeBodyError } from '../request-schemas.js';
 import { omitEmptyParameters, parseTokenRequest, tokenSchemaErrorCode, type TokenRequestBody } from '../../sessions/token-params.js';
 import { clientInfo } from '../client-info.js';
 
