@@ -108,8 +108,8 @@ t.test('every rule refuses the import it is about, naming the rule', async (t) =
 });
 
 t.test('the rule set and docs/architecture.md name the same rules', async (t) => {
-  const config = readFileSync(CONFIG, 'utf8');
-  const configured = [...config.matchAll(/name: '([a-z-]+)'/g)].map((match) => match[1]).sort();
+  const configured = (options.ruleSet?.forbidden ?? []).map((rule) => rule.name).sort();
+  t.ok(configured.length > 10, `the rule set is read (${configured.length} rules)`);
   t.same(configured, [...new Set(BREAKS.map(([rule]) => rule))].sort(), 'each configured rule has a breaking example above');
   // The first cell of each row of the page's rule table.
   const page = readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8');
