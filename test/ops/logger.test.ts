@@ -1,11 +1,13 @@
-// The logger's second line of defence: secret headers are censored wherever
-// roost could log a header object, and nothing else is touched. (logs.test.ts
-// and log-leaks.test.ts check what the running service writes.)
+// The logger: what every line carries, and its second line of defence:
+// secret headers are censored wherever roost could log a header object, and
+// nothing else is touched. (logs.test.ts and log-leaks.test.ts check what the
+// running service writes.)
 import { Writable } from 'node:stream';
 import t from 'tap';
+import type { LogLevel } from '../../src/config.js';
 import { createLogger, pathOf } from '../../src/ops/logger.js';
 
-function capture() {
+function capture(level: LogLevel = 'info') {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -13,7 +15,7 @@ function capture() {
       done();
     },
   });
-  return { logger: createLogger('info', sink), lines };
+  return { logger: createLogger(level, sink), lines };
 }
 
 const SECRET = 'Bearer eyJ.secret.token';
@@ -45,10 +47,14 @@ t.test('an error carrying headers is logged without them', async (t) => {
   t.equal((error.headers as Record<string, string>).authorization, SECRET, 'the logged object itself is not changed');
 });
 
-t.test('the request line is written as given', async (t) => {
-  const { logger, lines } = capture();
-  logger.child({ reqId: 'abc' }).info({ method: 'GET', route: '/login', path: '/login', status: 302, ms: 1.5 }, 'request');
-  t.match(lines[0], { service: 'roost', reqId: 'abc', method: 'GET', route: '/login', path: '/login', status: 302, ms: 1.5, msg: 'request' });
+t.test('every line names the service and nothing of the host, from the level given up', async (t) => {
+  const { logger, lines } = capture('warn');
+  logger.info('below the level');
+  logger.warn('kept');
+  logger.child({ reqId: 'abc' }).error('kept too');
+  t.same(lines.map((line) => line.msg), ['kept', 'kept too'], 'LOG_LEVEL=warn drops info');
+  t.match(lines, [{ service: 'roost', level: 40 }, { service: 'roost', reqId: 'abc', level: 50 }]);
+  t.ok(lines.every((line) => !('pid' in line) && !('hostname' in line)), 'no pid or hostname: the platform labels lines with its own');
 });
 
 t.test('req and res are reduced by their serializers', async (t) => {

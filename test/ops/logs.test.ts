@@ -32,6 +32,8 @@ t.test('the process writes JSON lines to a pipe and pretty lines to a terminal',
     COOKIE_SECRET: randomBytes(32).toString('hex'),
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     HOST: '127.0.0.1',
+    // No Twitter app: the sandbox, asked for by name beside a real database.
+    SANDBOX: 'true',
   };
   const piped = spawnRoost(t, { ...env, PORT: String(await freePort()) });
   await piped.ready();

@@ -47,14 +47,21 @@ t.test('fresh schemas migrate while other schemas are created and dropped', asyn
 t.test('the introspector sees the tables of its own schema only', async (t) => {
   const db = await createDatabase({ databaseUrl: await createTestSchema(t), poolSize: 1, dataDir: '.' });
   t.teardown(() => db.destroy());
+  // Another schema in the same database, with a table of its own.
+  const elsewhere = await createDatabase({ databaseUrl: await createTestSchema(t), poolSize: 1, dataDir: '.' });
+  t.teardown(() => elsewhere.destroy());
+  await sql`create table elsewhere_only (a int)`.execute(elsewhere);
+
   const introspector = new CurrentSchemaIntrospector(db);
-  t.same(await introspector.getTables(), [], 'a fresh schema has no tables');
+  t.same(await introspector.getTables(), [], 'a fresh schema has no tables, whatever other schemas hold');
   await migrateToLatest(db);
   const tables = await introspector.getTables();
-  t.same(
-    tables.map((table) => table.name),
-    ['kysely_migration', 'kysely_migration_lock', 'sessions', 'signing_keys', 'spent_refresh_tokens', 'users'],
-  );
+  const { rows: catalog } = await sql<{ name: string }>`
+    select table_name as name from information_schema.tables
+    where table_schema = current_schema() and table_type = 'BASE TABLE' order by table_name`.execute(db);
+  t.same(tables.map((table) => table.name).sort(), catalog.map((row) => row.name), 'exactly the tables the catalog lists in its schema');
+  t.ok(['kysely_migration', 'kysely_migration_lock', 'sessions', 'signing_keys', 'users'].every((name) => catalog.some((row) => row.name === name)), 'the migrated tables among them');
+  t.notOk(tables.some((table) => table.name === 'elsewhere_only'), 'none of another schema\'s');
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
   t.ok(tables.every((table) => table.schema === rows[0]?.schema && !table.isView), 'all in the connection\'s schema');
   t.ok((await introspector.getSchemas()).some((schema) => schema.name === rows[0]?.schema), 'its schema is listed');
@@ -63,10 +70,12 @@ t.test('the introspector sees the tables of its own schema only', async (t) => {
 
 t.test('migrations wait past the query timeout for another migration to finish', async (t) => {
   const url = await createTestSchema(t);
+  const schema = /search_path=(\w+)/.exec(new URL(url).searchParams.get('options') ?? '')?.[1];
   // The lock Kysely's Postgres migrator takes: here, another replica in the middle of a long migration.
   const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await other.connect();
   t.teardown(() => other.end());
+  const tableExists = async (name: string) => (await other.query<{ found: string | null }>('select to_regclass($1) as found', [`${schema}.${name}`])).rows[0]?.found != null;
   const requestPool = () => createDatabase({ databaseUrl: url, poolSize: 2, timeoutMs: 100, dataDir: '.' });
   await other.query('select pg_advisory_lock(3853314791062309107)');
   try {
@@ -77,10 +86,20 @@ t.test('migrations wait past the query timeout for another migration to finish',
 
     const db = await requestPool();
     t.teardown(() => db.destroy());
+    let finishedAt: number | undefined;
     const migrating = migrateDatabase(db, { databaseUrl: url, dataDir: '.' });
+    migrating.then(
+      () => (finishedAt = Date.now()),
+      () => (finishedAt = Date.now()),
+    );
     await new Promise((resolve) => setTimeout(resolve, 400));
+    t.equal(finishedAt, undefined, 'still waiting 400 ms later, past the 100 ms query timeout, while the lock is held');
+    t.notOk(await tableExists('users'), 'nothing migrated meanwhile');
+    const releasedAt = Date.now();
     await other.query('select pg_advisory_unlock(3853314791062309107)');
     t.same(await migrating, Object.keys(migrations), 'its own connection waited for the lock, then migrated');
+    t.ok(finishedAt !== undefined && finishedAt >= releasedAt, 'it finished only after the lock was released');
+    t.ok(await tableExists('users'));
     t.same(await migrateDatabase(db, { databaseUrl: url, dataDir: '.' }), [], 'nothing left the second time');
   } finally {
     await other.query('select pg_advisory_unlock_all()');
