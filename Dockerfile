@@ -5,14 +5,14 @@
 #   docker build -t roost .
 #   docker run -p 3000:3000 \
 #     -e PUBLIC_URL=https://auth.example.com \
-#     -e RETURN_TO_ORIGINS=https://app.example.com \
+#     -e RETURN_TO_URLS=https://app.example.com/signed-in \
 #     -e TWITTER_CONSUMER_KEY=… -e TWITTER_CONSUMER_SECRET=… \
 #     -e COOKIE_SECRET=… -e ENCRYPTION_KEY=… \
 #     -e DATABASE_URL=postgres://… -e REDIS_URL=redis://… \
 #     roost
 #
 # The image runs with NODE_ENV=production, so the server needs
-# TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, RETURN_TO_ORIGINS,
+# TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, RETURN_TO_URLS,
 # COOKIE_SECRET and ENCRYPTION_KEY at run time (the sandbox Twitter stand-in
 # never runs in production). No secret is baked into the image. Without DATABASE_URL / REDIS_URL roost falls
 # back to an embedded Postgres in DATA_DIR and an in-process store, which suits

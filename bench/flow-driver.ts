@@ -8,7 +8,7 @@ import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } fr
 export interface FlowRunOptions {
   readonly roostUrl: string;
   readonly providerUrl: string;
-  /** Where the app wants its user back; must be in roost's RETURN_TO_ORIGINS. */
+  /** Where the app wants its user back; must be one of roost's RETURN_TO_URLS. */
   readonly returnTo: string;
   readonly concurrency: number;
   readonly durationMs: number;

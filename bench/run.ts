@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     TWITTER_CONSUMER_KEY: CONSUMER_KEY,
     TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
     TWITTER_API_URL: provider.url,
-    RETURN_TO_ORIGINS: APP_ORIGIN,
+    RETURN_TO_URLS: `${APP_ORIGIN}/signed-in`,
     COOKIE_SECRET: randomBytes(32).toString('hex'),
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     DATABASE_URL: db.url,

@@ -3,6 +3,7 @@
 // problem it finds, and returns a frozen, typed config.
 import { CLOCK_LEEWAY_SECONDS } from './keys/key-lifecycle.js';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys/signing-keys.js';
+import { parseRedirectUri, type RedirectUri } from './sign-in/redirect-uris.js';
 import { parseRedisUrl } from './store/redis-url.js';
 
 export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
@@ -25,7 +26,7 @@ export interface Config {
     readonly consumerSecret: string;
     readonly timeoutMs: number;
   };
-  /** True when roost serves its own Twitter stand-in (no consumer key configured). */
+  /** True when roost serves its own Twitter stand-in (no consumer key configured, and nothing says this is a real deployment). */
   readonly sandbox: boolean;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
@@ -33,7 +34,10 @@ export interface Config {
   readonly databaseTimeoutMs: number;
   readonly redisUrl: string | undefined;
   readonly dataDir: string;
-  readonly returnToOrigins: readonly string[];
+  /** The registered redirect URIs (RETURN_TO_URLS): the only places roost sends its answer. */
+  readonly returnToUrls: readonly RedirectUri[];
+  /** The origins whose pages may call the browser-facing API routes with fetch() (CORS). */
+  readonly corsOrigins: readonly string[];
   readonly jwtAudience: string | undefined;
   readonly accessTokenTtl: number;
   readonly flowTtl: number;
@@ -73,8 +77,8 @@ export interface Config {
   /** Requests per client address and window on POST /token; 0 turns the limit off. */
   readonly tokenRateLimit: number;
   readonly tokenRateLimitWindow: number;
-  /** Fastify's trustProxy: whether, or which, proxies' X-Forwarded-For to believe. */
-  readonly trustProxy: boolean | number | readonly string[];
+  /** Which proxies' X-Forwarded-For to believe: none (false), the nearest n hops, or these addresses and ranges. */
+  readonly trustProxy: false | number | readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -205,16 +209,113 @@ function readSigningKeys(env: EnvReader): Pick<Config, 'jwtAlg' | 'jwksMaxAge' |
   return { jwtAlg: jwtAlg as SigningAlg, jwksMaxAge, keyRefreshInterval, keyRotationInterval, accessTokenTtl };
 }
 
+/**
+ * Whether roost serves its own Twitter stand-in. It signs anyone in as a
+ * made-up user, so it never starts by accident: without a consumer key it is
+ * on only where nothing says this is a real deployment (plain-http PUBLIC_URL,
+ * embedded database), or where SANDBOX=true asks for it; never in production.
+ */
+function readSandbox(
+  env: EnvReader,
+  given: { consumerKey: string | undefined; consumerSecret: string | undefined; publicUrl: URL | undefined; databaseUrl: string | undefined },
+): boolean {
+  const { problems } = env;
+  const asked = env.read('SANDBOX') === undefined ? undefined : env.boolean('SANDBOX', false);
+  const hasKey = given.consumerKey !== undefined;
+  if (!hasKey && given.consumerSecret !== undefined) {
+    problems.push('TWITTER_CONSUMER_SECRET is set but TWITTER_CONSUMER_KEY is not: set both, or neither for the sandbox');
+  }
+  if (hasKey && given.consumerSecret === undefined) problems.push('TWITTER_CONSUMER_SECRET is required when TWITTER_CONSUMER_KEY is set');
+  if (asked === true && hasKey) {
+    problems.push('SANDBOX=true and TWITTER_CONSUMER_KEY are both set: remove SANDBOX to sign in with Twitter, or the Twitter keys to run the sandbox');
+  }
+  if (asked === false && !hasKey) problems.push('TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET are required when SANDBOX=false');
+  const sandbox = asked ?? !hasKey;
+  if (!sandbox || hasKey) return false;
+  if (env.production) {
+    problems.push('TWITTER_CONSUMER_KEY is required when NODE_ENV=production (the sandbox provider never runs in production)');
+  } else if (asked === undefined && (given.publicUrl?.protocol === 'https:' || given.databaseUrl !== undefined)) {
+    const why = given.publicUrl?.protocol === 'https:' ? 'PUBLIC_URL is https' : 'DATABASE_URL is set';
+    problems.push(
+      `TWITTER_CONSUMER_KEY is not set, so roost would run its sandbox, which signs anyone in as a made-up user; it does not do that on its own when ${why}. ` +
+        'Set TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET, or SANDBOX=true to run the sandbox on purpose',
+    );
+  }
+  return true;
+}
+
+/**
+ * RETURN_TO_URLS: the exact URLs roost may send a browser back to. The
+ * sandbox registers its own page. RETURN_TO_ORIGINS, which allowed any path
+ * of an origin, is refused with what to write instead.
+ */
+function readReturnToUrls(env: EnvReader, sandboxPage: string | undefined): RedirectUri[] {
+  const { problems } = env;
+  const legacy = env.read('RETURN_TO_ORIGINS');
+  if (legacy !== undefined) {
+    const example = legacy.split(',').map((item) => `${item.trim().replace(/\/+$/, '')}/<the page that receives the sign-in>`).join(',');
+    problems.push(
+      `RETURN_TO_ORIGINS is no longer read: roost sends tokens only to registered redirect URIs. Write the exact URLs your app passes as return_to instead, RETURN_TO_URLS=${example} (the browser API's CORS origins follow them; CORS_ORIGINS overrides)`,
+    );
+  }
+  const urls: RedirectUri[] = [];
+  for (const item of (env.read('RETURN_TO_URLS') ?? '').split(',')) {
+    const raw = item.trim();
+    if (raw === '') continue;
+    const parsed = parseRedirectUri(raw);
+    if (!parsed.ok) problems.push(`RETURN_TO_URLS entry "${raw}" ${parsed.reason}`);
+    else if (!urls.some((uri) => uri.href === parsed.uri.href)) urls.push(parsed.uri);
+  }
+  if (sandboxPage !== undefined && !urls.some((uri) => uri.href === sandboxPage)) {
+    const page = parseRedirectUri(sandboxPage);
+    if (page.ok) urls.push(page.uri);
+  }
+  if (urls.length === 0 && legacy === undefined) {
+    problems.push('RETURN_TO_URLS must list at least one URL (comma-separated): the exact page of your app that receives the sign-in, such as https://app.example.com/signed-in');
+  }
+  return urls;
+}
+
+/** CORS_ORIGINS: bare origins; by default the origins of RETURN_TO_URLS. */
+function readCorsOrigins(env: EnvReader, returnToUrls: readonly RedirectUri[]): string[] {
+  const raw = env.read('CORS_ORIGINS');
+  if (raw === undefined) return [...new Set(returnToUrls.map((uri) => uri.origin))];
+  const origins = new Set<string>();
+  for (const item of raw.split(',')) {
+    const entry = item.trim();
+    if (entry === '') continue;
+    const parsed = env.httpUrl('CORS_ORIGINS', entry);
+    if (!parsed) continue;
+    if (parsed.href.replace(/\/+$/, '') !== parsed.origin) {
+      env.problems.push(`CORS_ORIGINS entries must be bare origins like https://app.example.com (got "${entry}")`);
+      continue;
+    }
+    origins.add(parsed.origin);
+  }
+  return [...origins];
+}
+
 /** npm run migrate: the database only. */
 export function loadMigrateConfig(env: Env): DatabaseCommandConfig {
   const reader = envReader(env);
   return reader.finish(readDatabase(reader));
 }
 
-/** npm run keys: the database, ENCRYPTION_KEY (required in production) and the key settings. */
+/**
+ * npm run keys: the database, ENCRYPTION_KEY and the key settings. With
+ * DATABASE_URL the keys it writes are read by every replica, so they must be
+ * sealed with the replicas' ENCRYPTION_KEY, never with a key of this machine's DATA_DIR.
+ */
 export function loadKeysCommandConfig(env: Env): KeysCommandConfig {
   const reader = envReader(env);
-  return reader.finish({ ...readDatabase(reader), ...readEncryptionKeys(reader), ...readSigningKeys(reader) });
+  const database = readDatabase(reader);
+  const encryption = readEncryptionKeys(reader);
+  if (database.databaseUrl !== undefined && reader.read('ENCRYPTION_KEY') === undefined && !reader.production) {
+    reader.problems.push(
+      'ENCRYPTION_KEY is required when DATABASE_URL is set: the keys this command writes must open on every replica, so give it the ENCRYPTION_KEY they run with',
+    );
+  }
+  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader) });
 }
 
 /** npm run sessions: the database and the session times. */
@@ -237,16 +338,8 @@ export function loadConfig(env: Env): Config {
 
   const consumerKey = read('TWITTER_CONSUMER_KEY');
   const consumerSecret = read('TWITTER_CONSUMER_SECRET');
-  const sandbox = consumerKey === undefined;
-  if (sandbox && consumerSecret !== undefined) {
-    problems.push('TWITTER_CONSUMER_SECRET is set but TWITTER_CONSUMER_KEY is not: set both, or neither for the sandbox');
-  }
-  if (!sandbox && consumerSecret === undefined) {
-    problems.push('TWITTER_CONSUMER_SECRET is required when TWITTER_CONSUMER_KEY is set');
-  }
-  if (sandbox && production) {
-    problems.push('TWITTER_CONSUMER_KEY is required when NODE_ENV=production (the sandbox provider never runs in production)');
-  }
+  const database = readDatabase(reader);
+  const sandbox = readSandbox(reader, { consumerKey, consumerSecret, publicUrl: publicParsed, databaseUrl: database.databaseUrl });
   let apiUrl = sandbox ? `${publicUrl}${SANDBOX_PATH}` : 'https://api.x.com';
   const apiRaw = read('TWITTER_API_URL');
   if (apiRaw !== undefined) {
@@ -258,7 +351,6 @@ export function loadConfig(env: Env): Config {
     }
   }
 
-  const database = readDatabase(reader);
   const redisUrl = read('REDIS_URL');
   const redisTarget = redisUrl === undefined ? undefined : parseRedisUrl(redisUrl);
   if (redisTarget && !redisTarget.ok) problems.push(`REDIS_URL ${redisTarget.reason}`);
@@ -271,22 +363,8 @@ export function loadConfig(env: Env): Config {
     problems.push('METRICS_TOKEN must be at least 32 visible ASCII characters (no spaces)');
   }
 
-  const origins = new Set<string>();
-  for (const item of (read('RETURN_TO_ORIGINS') ?? '').split(',')) {
-    const raw = item.trim();
-    if (raw === '') continue;
-    const parsed = httpUrl('RETURN_TO_ORIGINS', raw);
-    if (!parsed) continue;
-    if (withoutTrailingSlash(parsed) !== parsed.origin) {
-      problems.push(`RETURN_TO_ORIGINS entries must be bare origins like https://app.example.com (got "${raw}")`);
-      continue;
-    }
-    origins.add(parsed.origin);
-  }
-  if (sandbox && !production && publicParsed) origins.add(publicParsed.origin);
-  if (origins.size === 0) {
-    problems.push('RETURN_TO_ORIGINS must list at least one origin (comma-separated), such as https://app.example.com');
-  }
+  const returnToUrls = readReturnToUrls(reader, sandbox && !production && publicParsed ? `${withoutTrailingSlash(publicParsed)}/` : undefined);
+  const corsOrigins = readCorsOrigins(reader, returnToUrls);
 
   const cookieSecret = read('COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) {
@@ -330,7 +408,8 @@ export function loadConfig(env: Env): Config {
     sandbox,
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),
     redisUrl,
-    returnToOrigins: [...origins],
+    returnToUrls,
+    corsOrigins,
     jwtAudience: read('JWT_AUDIENCE'),
     flowTtl: integer('LOGIN_FLOW_TTL', 600, 60, 3600),
     refreshReuseGrace: integer('REFRESH_REUSE_GRACE', 10, 0, 60),
@@ -351,18 +430,24 @@ export function loadConfig(env: Env): Config {
 
 /**
  * TRUST_PROXY: unset or false trusts no proxy (X-Forwarded-For is ignored);
- * true trusts every hop; a number trusts that many hops; otherwise a
- * comma-separated list of proxy addresses or CIDR ranges.
+ * a number trusts that many hops; otherwise a comma-separated list of proxy
+ * addresses or CIDR ranges. `true` is refused: it believes the left-most
+ * address, which any client writes itself.
  */
-function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+function parseTrustProxy(raw: string | undefined, problems: string[]): false | number | string[] {
   if (raw === undefined || ['false', '0', 'no'].includes(raw.toLowerCase())) return false;
-  if (['true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['true', 'yes'].includes(raw.toLowerCase())) {
+    problems.push(
+      `TRUST_PROXY=${raw} would believe whatever X-Forwarded-For a client sends: write the number of proxies in front of roost (such as 1), or their addresses or CIDR ranges (such as 10.0.0.0/8)`,
+    );
+    return false;
+  }
   if (/^\d{1,2}$/.test(raw)) return Number(raw);
   const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
   const named = ['loopback', 'linklocal', 'uniquelocal'];
   const bad = entries.filter((entry) => !named.includes(entry) && !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry));
   if (bad.length > 0 || entries.length === 0) {
-    problems.push(`TRUST_PROXY must be true, false, a hop count, or comma-separated proxy addresses or CIDR ranges (got "${raw}")`);
+    problems.push(`TRUST_PROXY must be false, a hop count, or comma-separated proxy addresses or CIDR ranges (got "${raw}")`);
     return false;
   }
   return entries;

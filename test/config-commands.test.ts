@@ -1,6 +1,6 @@
 // The operator's commands read only the variables they use: a production
 // migrate, keys or sessions run needs neither the Twitter app, nor
-// COOKIE_SECRET, nor RETURN_TO_ORIGINS, and a bad value of a variable a
+// COOKIE_SECRET, nor RETURN_TO_URLS, and a bad value of a variable a
 // command does not use does not stop it.
 import t from 'tap';
 import { ConfigError, loadConfig, loadKeysCommandConfig, loadMigrateConfig, loadSessionsCommandConfig } from '../src/config.js';
@@ -19,7 +19,7 @@ function problemsOf(load: () => unknown): string[] {
 }
 
 /** Values the server needs and the commands must not look at, all of them bad. */
-const serverOnly = { TWITTER_CONSUMER_SECRET: 'orphan', RETURN_TO_ORIGINS: 'not a url', COOKIE_SECRET: 'short', LOG_LEVEL: 'loud', PORT: 'eighty', REDIS_URL: 'http://redis' };
+const serverOnly = { TWITTER_CONSUMER_SECRET: 'orphan', RETURN_TO_URLS: 'not a url', COOKIE_SECRET: 'short', LOG_LEVEL: 'loud', PORT: 'eighty', REDIS_URL: 'http://redis' };
 
 t.test('migrate: the database only', async (t) => {
   const config = loadMigrateConfig({ NODE_ENV: 'production', DATABASE_URL, ...serverOnly });
@@ -73,7 +73,7 @@ t.test('each command reads what the server reads from the same environment', asy
     TWITTER_CONSUMER_KEY: 'k',
     TWITTER_CONSUMER_SECRET: 's',
     COOKIE_SECRET: 'c'.repeat(32),
-    RETURN_TO_ORIGINS: 'https://app.example.com',
+    RETURN_TO_URLS: 'https://app.example.com/signed-in',
     DATABASE_URL,
     DATABASE_TIMEOUT_MS: '2500',
     DATA_DIR: '/var/lib/roost',

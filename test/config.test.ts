@@ -4,7 +4,7 @@ import { problemsOf } from './helpers/config-problems.js';
 
 const HEX_KEY = 'ab'.repeat(32);
 
-t.test('defaults serve a newcomer: sandbox on, own origin allowed', async (t) => {
+t.test('defaults serve a newcomer: sandbox on, its own page registered', async (t) => {
   const config = loadConfig({});
   t.equal(config.port, 3000);
   t.equal(config.publicUrl, 'http://localhost:3000');
@@ -12,7 +12,8 @@ t.test('defaults serve a newcomer: sandbox on, own origin allowed', async (t) =>
   t.equal(config.sandbox, true);
   t.equal(config.twitter.apiUrl, 'http://localhost:3000/sandbox/twitter');
   t.equal(config.twitter.consumerKey, SANDBOX_CONSUMER_KEY);
-  t.same(config.returnToOrigins, ['http://localhost:3000']);
+  t.same(config.returnToUrls.map((uri) => uri.written), ['http://localhost:3000/']);
+  t.same(config.corsOrigins, ['http://localhost:3000']);
   t.equal(config.accessTokenTtl, 900);
   t.equal(config.databaseUrl, undefined);
   t.equal(config.redisUrl, undefined);
@@ -21,25 +22,26 @@ t.test('defaults serve a newcomer: sandbox on, own origin allowed', async (t) =>
 
 t.test('PORT moves the default PUBLIC_URL; a given PUBLIC_URL loses its trailing slash', async (t) => {
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080');
-  const config = loadConfig({ PUBLIC_URL: 'https://auth.example.com/', RETURN_TO_ORIGINS: 'https://app.example.com' });
-  t.equal(config.publicUrl, 'https://auth.example.com');
-  t.same(config.returnToOrigins, ['https://app.example.com', 'https://auth.example.com']);
+  const config = loadConfig({ PUBLIC_URL: 'http://auth.example.com/', RETURN_TO_URLS: 'https://app.example.com/cb' });
+  t.equal(config.publicUrl, 'http://auth.example.com');
+  t.same(config.returnToUrls.map((uri) => uri.written), ['https://app.example.com/cb', 'http://auth.example.com/'], 'the sandbox page is registered beside the app');
 });
 
 t.test('a configured Twitter app turns the sandbox off', async (t) => {
   const config = loadConfig({
     TWITTER_CONSUMER_KEY: 'key',
     TWITTER_CONSUMER_SECRET: 'secret',
-    RETURN_TO_ORIGINS: 'https://app.example.com, https://other.example.com',
+    RETURN_TO_URLS: 'https://app.example.com/signed-in, https://other.example.com/?from=roost, https://app.example.com/signed-in, https://app.example.com/again',
     ACCESS_TOKEN_TTL: '600',
     JWT_AUDIENCE: 'my-api',
   });
   t.equal(config.sandbox, false);
   t.equal(config.twitter.apiUrl, 'https://api.x.com');
-  t.same(config.returnToOrigins, ['https://app.example.com', 'https://other.example.com']);
+  t.same(config.returnToUrls.map((uri) => uri.written), ['https://app.example.com/signed-in', 'https://other.example.com/?from=roost', 'https://app.example.com/again'], 'as written, once each, no sandbox page');
+  t.same(config.corsOrigins, ['https://app.example.com', 'https://other.example.com'], 'CORS follows their origins');
   t.equal(config.accessTokenTtl, 600);
   t.equal(config.jwtAudience, 'my-api');
-  t.equal(loadConfig({ TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', TWITTER_API_URL: 'http://127.0.0.1:9/', RETURN_TO_ORIGINS: 'https://a.example' }).twitter.apiUrl, 'http://127.0.0.1:9');
+  t.equal(loadConfig({ TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', TWITTER_API_URL: 'http://127.0.0.1:9/', RETURN_TO_URLS: 'https://a.example/' }).twitter.apiUrl, 'http://127.0.0.1:9');
 });
 
 t.test('production refuses the sandbox and missing secrets', async (t) => {
@@ -47,14 +49,14 @@ t.test('production refuses the sandbox and missing secrets', async (t) => {
   t.match(problems.join('\n'), /TWITTER_CONSUMER_KEY is required when NODE_ENV=production/);
   t.match(problems.join('\n'), /COOKIE_SECRET is required/);
   t.match(problems.join('\n'), /ENCRYPTION_KEY is required/);
-  t.match(problems.join('\n'), /RETURN_TO_ORIGINS must list at least one origin/);
+  t.match(problems.join('\n'), /RETURN_TO_URLS must list at least one URL/);
   const ok = loadConfig({
     NODE_ENV: 'production',
     TWITTER_CONSUMER_KEY: 'k',
     TWITTER_CONSUMER_SECRET: 's',
     COOKIE_SECRET: 'c'.repeat(32),
     ENCRYPTION_KEY: HEX_KEY,
-    RETURN_TO_ORIGINS: 'https://app.example.com',
+    RETURN_TO_URLS: 'https://app.example.com/signed-in',
   });
   t.equal(ok.production, true);
   t.equal(ok.encryptionKey?.length, 32);
@@ -67,26 +69,61 @@ t.test('every bad value is named, all at once', async (t) => {
     TWITTER_CONSUMER_SECRET: 'only-secret',
     DATABASE_URL: 'mysql://x',
     REDIS_URL: 'http://x',
-    RETURN_TO_ORIGINS: 'https://app.example.com/path',
+    RETURN_TO_URLS: 'https://app.example.com/path#frag',
+    CORS_ORIGINS: 'https://app.example.com/path',
     ACCESS_TOKEN_TTL: '-5',
     COOKIE_SECRET: 'short',
     ENCRYPTION_KEY: 'not-a-key',
     LOG_LEVEL: 'loud',
     MIGRATE_ON_START: 'maybe',
   });
-  for (const name of ['PORT', 'PUBLIC_URL', 'TWITTER_CONSUMER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'RETURN_TO_ORIGINS', 'ACCESS_TOKEN_TTL', 'COOKIE_SECRET', 'ENCRYPTION_KEY', 'LOG_LEVEL', 'MIGRATE_ON_START']) {
+  for (const name of ['PORT', 'PUBLIC_URL', 'TWITTER_CONSUMER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'RETURN_TO_URLS', 'CORS_ORIGINS', 'ACCESS_TOKEN_TTL', 'COOKIE_SECRET', 'ENCRYPTION_KEY', 'LOG_LEVEL', 'MIGRATE_ON_START']) {
     t.ok(problems.some((p) => p.startsWith(name)), `names ${name}`);
   }
 });
 
 t.test('more refusals', async (t) => {
-  t.match(problemsOf({ TWITTER_CONSUMER_KEY: 'k', RETURN_TO_ORIGINS: 'https://a.example' }).join(), /TWITTER_CONSUMER_SECRET is required/);
+  t.match(problemsOf({ TWITTER_CONSUMER_KEY: 'k', RETURN_TO_URLS: 'https://a.example/' }).join(), /TWITTER_CONSUMER_SECRET is required/);
   t.match(problemsOf({ TWITTER_API_URL: 'http://x.example' }).join(), /TWITTER_API_URL needs TWITTER_CONSUMER_KEY/);
   t.match(problemsOf({ PUBLIC_URL: 'https://user:pw@auth.example.com' }).join(), /PUBLIC_URL must not carry credentials/);
   t.match(problemsOf({ PUBLIC_URL: 'not a url' }).join(), /PUBLIC_URL must be an absolute/);
-  t.match(problemsOf({ RETURN_TO_ORIGINS: 'javascript:alert(1)' }).join(), /RETURN_TO_ORIGINS must use http or https/);
+  t.match(problemsOf({ RETURN_TO_URLS: 'javascript:alert(1)' }).join(), /RETURN_TO_URLS entry "javascript:alert\(1\)" must be an absolute http or https URL/);
+  t.match(problemsOf({ RETURN_TO_URLS: 'https://app.example/cb#x' }).join(), /RETURN_TO_URLS entry "https:\/\/app.example\/cb#x" must not contain a fragment/);
+  t.match(problemsOf({ CORS_ORIGINS: 'ftp://x' }).join(), /CORS_ORIGINS must use http or https/);
   t.match(problemsOf({ ACCESS_TOKEN_TTL: '1.5' }).join(), /ACCESS_TOKEN_TTL must be a whole number from 30 to 86400/);
   t.match(problemsOf({ ACCESS_TOKEN_TTL: '999999' }).join(), /ACCESS_TOKEN_TTL/);
+});
+
+t.test('RETURN_TO_ORIGINS stops the start and says what to write instead', async (t) => {
+  const problems = problemsOf({ TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_ORIGINS: 'https://app.example.com, https://b.example/' });
+  t.equal(problems.length, 1, 'one problem, not also a missing RETURN_TO_URLS');
+  t.match(problems[0], /^RETURN_TO_ORIGINS is no longer read: roost sends tokens only to registered redirect URIs/);
+  t.match(problems[0], /RETURN_TO_URLS=https:\/\/app\.example\.com\/<the page that receives the sign-in>,https:\/\/b\.example\/<the page that receives the sign-in>/);
+  t.match(problemsOf({ RETURN_TO_ORIGINS: 'https://a.example', RETURN_TO_URLS: 'https://a.example/cb' }).join(), /RETURN_TO_ORIGINS is no longer read/, 'refused beside RETURN_TO_URLS too');
+});
+
+t.test('CORS_ORIGINS replaces the origins of RETURN_TO_URLS', async (t) => {
+  const config = loadConfig({ RETURN_TO_URLS: 'https://app.example.com/cb', CORS_ORIGINS: 'https://spa.example.com, http://localhost:5173/' });
+  t.same(config.corsOrigins, ['https://spa.example.com', 'http://localhost:5173']);
+  t.match(problemsOf({ CORS_ORIGINS: 'https://spa.example.com/path' }).join(), /CORS_ORIGINS entries must be bare origins/);
+});
+
+t.test('the sandbox never starts by accident', async (t) => {
+  // The first command of the README: nothing set at all.
+  t.equal(loadConfig({}).sandbox, true);
+  t.equal(loadConfig({ NODE_ENV: 'development', PORT: '4000' }).sandbox, true);
+  const refused = /TWITTER_CONSUMER_KEY is not set, so roost would run its sandbox, which signs anyone in as a made-up user; it does not do that on its own when (PUBLIC_URL is https|DATABASE_URL is set)\. Set TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET, or SANDBOX=true/;
+  t.match(problemsOf({ PUBLIC_URL: 'https://auth.example.com' }).join(), refused, 'an https PUBLIC_URL is a real deployment');
+  t.match(problemsOf({ DATABASE_URL: 'postgres://db/roost' }).join(), refused, 'so is a real database');
+  t.match(problemsOf({ NODE_ENV: 'production', SANDBOX: 'true' }).join(), /the sandbox provider never runs in production/, 'SANDBOX=true does not beat production');
+  // Asked for by name, it runs there.
+  const asked = loadConfig({ SANDBOX: 'true', PUBLIC_URL: 'https://demo.example.com', DATABASE_URL: 'postgres://db/roost' });
+  t.equal(asked.sandbox, true);
+  t.equal(asked.twitter.apiUrl, 'https://demo.example.com/sandbox/twitter');
+  t.match(problemsOf({ SANDBOX: 'true', TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_URLS: 'https://a.example/' }).join(), /SANDBOX=true and TWITTER_CONSUMER_KEY are both set/);
+  t.match(problemsOf({ SANDBOX: 'false' }).join(), /TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET are required when SANDBOX=false/);
+  t.match(problemsOf({ SANDBOX: 'maybe' }).join(), /SANDBOX must be true or false/);
+  t.equal(loadConfig({ SANDBOX: 'false', TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_URLS: 'https://a.example/' }).sandbox, false);
 });
 
 t.test('ENCRYPTION_KEY accepts hex, base64 and base64url of 32 bytes', async (t) => {
@@ -169,11 +206,13 @@ t.test('rate limits and TRUST_PROXY', async (t) => {
   t.equal(loadConfig({ TOKEN_RATE_LIMIT: '0' }).tokenRateLimit, 0);
   t.match(problemsOf({ TOKEN_RATE_LIMIT: '-1' }).join(), /TOKEN_RATE_LIMIT must be a whole number from 0 to 1000000/);
   t.match(problemsOf({ TOKEN_RATE_LIMIT_WINDOW: '0' }).join(), /TOKEN_RATE_LIMIT_WINDOW must be a whole number from 1 to 86400/);
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
   t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1, loopback' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1', 'loopback']);
-  t.match(problemsOf({ TRUST_PROXY: 'everyone' }).join(), /TRUST_PROXY must be true, false, a hop count/);
+  t.match(problemsOf({ TRUST_PROXY: 'everyone' }).join(), /TRUST_PROXY must be false, a hop count/);
+  for (const all of ['true', 'TRUE', 'yes']) {
+    t.match(problemsOf({ TRUST_PROXY: all }).join(), /would believe whatever X-Forwarded-For a client sends: write the number of proxies in front of roost/, `TRUST_PROXY=${all} is refused`);
+  }
   t.match(problemsOf({ TRUST_PROXY: '10.0.0.1, evil host' }).join(), /TRUST_PROXY/);
 });
 

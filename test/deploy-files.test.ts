@@ -72,7 +72,7 @@ t.test('the HEALTHCHECK command passes against a running roost and fails without
 
 t.test('the compose example is a configuration roost accepts, with Postgres and Redis healthy first', async (t) => {
   const secrets = {
-    RETURN_TO_ORIGINS: 'http://localhost:5173',
+    RETURN_TO_URLS: 'http://localhost:5173/signed-in',
     TWITTER_CONSUMER_KEY: 'key',
     TWITTER_CONSUMER_SECRET: 'secret',
     COOKIE_SECRET: 'c'.repeat(64),

@@ -43,10 +43,10 @@ async function stop(running: Running): Promise<number | null> {
 }
 
 t.test('a bad variable stops the process with a message naming it', async (t) => {
-  const running = run({ ACCESS_TOKEN_TTL: 'soon', RETURN_TO_ORIGINS: 'ftp://x' });
+  const running = run({ ACCESS_TOKEN_TTL: 'soon', RETURN_TO_URLS: 'ftp://x' });
   t.equal(await running.exited, 1);
   t.match(running.output(), /ACCESS_TOKEN_TTL must be a whole number/);
-  t.match(running.output(), /RETURN_TO_ORIGINS must use http or https/);
+  t.match(running.output(), /RETURN_TO_URLS entry "ftp:\/\/x" must be an absolute http or https URL/);
 });
 
 t.test('production refuses to start without its secrets and without Twitter', async (t) => {

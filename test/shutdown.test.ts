@@ -34,7 +34,7 @@ async function start(t: { teardown(fn: () => unknown): void }, env: Record<strin
     TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
     TWITTER_API_URL: twitter.url,
     TWITTER_TIMEOUT_MS: '30000',
-    RETURN_TO_ORIGINS: APP_ORIGIN,
+    RETURN_TO_URLS: `${APP_ORIGIN}/signed-in`,
     ...secrets,
     ...env,
   });

@@ -1,6 +1,7 @@
 // The sandbox page plays an app that uses roost. Its sign-in link (written by
-// the server) has the page as return_to; this script reads roost's answer from
-// the address fragment, checks the token as a sibling service would (signature
+// the server) has the page as return_to; this script adds a fresh `state` to
+// it, reads roost's answer from the address fragment, refuses an answer
+// whose state is not the one this tab sent (RFC 6749 §10.12), checks the token as a sibling service would (signature
 // against the published JWKS, issuer, expiry) and calls /me with it. Refresh
 // trades the refresh token that came beside it at POST /token (RFC 6749 §6);
 // Sign out ends the session with POST /logout.
@@ -10,7 +11,24 @@ const here = window.location.origin + window.location.pathname;
 // The token travels in the fragment so no server log or Referer sees it; it
 // must not linger in the address bar or the history either.
 const answer = new URLSearchParams(window.location.hash.slice(1));
+const answered = window.location.hash.length > 1;
 if (window.location.hash) history.replaceState(null, '', here);
+
+// The state this tab sent with its last sign-in, used once; then a new one
+// for the next. An answer without it was not asked for here: someone else's
+// tokens in a link, say.
+const STATE_KEY = 'roost-sandbox-state';
+const sentState = sessionStorage.getItem(STATE_KEY);
+sessionStorage.removeItem(STATE_KEY);
+function armSignIn() {
+  const state = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const link = $('sign-in');
+  const url = new URL(link.href);
+  url.searchParams.set('state', state);
+  link.href = url.href;
+  link.addEventListener('click', () => sessionStorage.setItem(STATE_KEY, state));
+}
+armSignIn();
 
 let discovery = {};
 let tokens = null; // { access, refresh } while signed in; kept in memory only
@@ -136,6 +154,9 @@ async function main() {
   $('refresh').addEventListener('click', () => refresh());
   $('sign-out').addEventListener('click', () => signOut());
 
+  if (answered && (sentState === null || answer.get('state') !== sentState)) {
+    return showDenied('This answer was not started by this page (its state does not match), so the page ignored it. Sign in again.');
+  }
   if (answer.has('error')) {
     const error = answer.get('error');
     return showDenied(error === 'access_denied'

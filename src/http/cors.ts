@@ -1,7 +1,7 @@
 // CORS (Fetch standard) for the routes a browser app calls with fetch():
-// /token, /logout, /me and /sessions, from the origins in RETURN_TO_ORIGINS
-// only. Every other route answers no CORS headers, so a foreign page can
-// never read them; its preflights are 404s. No cookies are involved
+// /token, /logout, /me and /sessions, from the origins of CORS_ORIGINS (by
+// default those of RETURN_TO_URLS) only. Every other route answers no CORS
+// headers, so a foreign page can never read them; its preflights are 404s. No cookies are involved
 // (credentials: false): these routes authenticate with tokens.
 import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
 import type { Config } from '../config.js';
@@ -10,9 +10,9 @@ const CORS_PATHS = /^\/(?:token|logout|me|sessions(?:\/[^/?#]*)?)(?:\?|$)/;
 // Retry-After: when a 429 says to come back.
 const EXPOSED_HEADERS = ['www-authenticate', 'x-request-id', 'retry-after'];
 
-export function corsOptions(config: Pick<Config, 'returnToOrigins'>): FastifyCorsOptions {
+export function corsOptions(config: Pick<Config, 'corsOrigins'>): FastifyCorsOptions {
   const allowed: FastifyCorsOptions = {
-    origin: [...config.returnToOrigins],
+    origin: [...config.corsOrigins],
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
     exposedHeaders: EXPOSED_HEADERS,
@@ -31,7 +31,7 @@ export function corsOptions(config: Pick<Config, 'returnToOrigins'>): FastifyCor
  * serve, say). The not-found handler runs outside their CORS hook, and an app
  * should read the problem rather than meet a network error.
  */
-export function notFoundCorsHeaders(config: Pick<Config, 'returnToOrigins'>, origin: string | undefined, url: string): Record<string, string> {
-  if (origin === undefined || !CORS_PATHS.test(url) || !config.returnToOrigins.includes(origin)) return {};
+export function notFoundCorsHeaders(config: Pick<Config, 'corsOrigins'>, origin: string | undefined, url: string): Record<string, string> {
+  if (origin === undefined || !CORS_PATHS.test(url) || !config.corsOrigins.includes(origin)) return {};
   return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS.join(', '), vary: 'Origin' };
 }

@@ -41,23 +41,29 @@ export function parseCallbackParams(query: CallbackQuery): Result<CallbackParams
   return { ok: true, value: { kind: 'approved', token, verifier } };
 }
 
-/** The PKCE mode's extra /login parameters (RFC 7636 §4.3, RFC 6749 §4.1.1). */
-export interface CodeRequest {
-  readonly challenge: string;
+/** What a /login asks for besides return_to: the PKCE mode (RFC 7636 §4.3) and the app's opaque state (RFC 6749 §4.1.1). */
+export interface LoginRequest {
+  /** Present: the code mode; absent: the fragment mode. */
+  readonly codeRequest?: CodeRequest;
+  /** Sent back with every answer, in either mode, so the app knows the sign-in was its own (§10.12). */
   readonly state?: string;
 }
 
-/** undefined: the fragment mode (no challenge). A challenge needs code_challenge_method=S256; `plain` is refused. */
-export function parseCodeRequestParams(query: Omit<LoginQuery, 'return_to'>): Result<CodeRequest | undefined> {
+/** The PKCE mode: the app's S256 challenge. */
+export interface CodeRequest {
+  readonly challenge: string;
+}
+
+/** A challenge needs code_challenge_method=S256; `plain` is refused. `state` goes with either mode. */
+export function parseLoginRequest(query: Omit<LoginQuery, 'return_to'>): Result<LoginRequest> {
   const { code_challenge: challenge, code_challenge_method: method, state } = query;
+  const withState = state === undefined ? {} : { state };
   if (challenge === undefined) {
-    if (method !== undefined || state !== undefined) {
-      return { ok: false, reason: 'code_challenge_method and state are used only with code_challenge' };
-    }
-    return { ok: true, value: undefined };
+    if (method !== undefined) return { ok: false, reason: 'code_challenge_method is used only with code_challenge' };
+    return { ok: true, value: withState };
   }
   // RFC 7636 §4.3 makes a missing method mean plain; roost accepts S256 only
   // (RFC 9700 §2.1.1). The document refuses any other value; absent is left.
   if (method === undefined) return { ok: false, reason: 'code_challenge_method must be S256 (plain is not accepted)' };
-  return { ok: true, value: state === undefined ? { challenge } : { challenge, state } };
+  return { ok: true, value: { codeRequest: { challenge }, ...withState } };
 }

@@ -1,13 +1,13 @@
 // The last check on every redirect roost sends, whichever route built it:
 // the browser may go to Twitter's authenticate page, to roost itself (a
-// path, or its own callback from the built-in sandbox's consent page), or
-// to a URL that passes the return_to allowlist. A route that forgets the
-// return_to check fails closed here instead of becoming an open redirect
-// (RFC 9700 §4.11).
+// path, the same path on PUBLIC_URL, or its own callback from the built-in
+// sandbox's consent page), or to a registered redirect URI with roost's
+// answer added. A route that forgets the return_to check fails closed here
+// instead of becoming an open redirect (RFC 9700 §4.11).
 import type { Config } from '../config.js';
-import { checkRedirectTarget } from './return-to.js';
+import { isRegisteredTarget } from './redirect-uris.js';
 
-export type RedirectConfig = Pick<Config, 'publicUrl' | 'returnToOrigins'> & { readonly twitter: Pick<Config['twitter'], 'apiUrl'> };
+export type RedirectConfig = Pick<Config, 'publicUrl' | 'returnToUrls'> & { readonly twitter: Pick<Config['twitter'], 'apiUrl'> };
 
 // A path on roost itself: one slash, then no slash or backslash (browsers
 // read `//host` and `/\host` as another host), and nothing a parser strips.
@@ -16,8 +16,6 @@ const OWN_PATH = /^\/(?![/\\])[^\\\u0000-\u0020\u007f]*$/;
 export function isAllowedRedirect(location: string, config: RedirectConfig): boolean {
   if (location.startsWith(`${config.twitter.apiUrl}/oauth/authenticate?`)) return true;
   if (OWN_PATH.test(location)) return true;
-  // roost's own answers travel in the fragment; the URL before it is the return_to.
-  const hash = location.indexOf('#');
-  const target = checkRedirectTarget(hash === -1 ? location : location.slice(0, hash), [...config.returnToOrigins, new URL(config.publicUrl).origin]);
-  return target.ok;
+  if (location.startsWith(`${config.publicUrl}/`) && OWN_PATH.test(location.slice(config.publicUrl.length))) return true;
+  return isRegisteredTarget(location, config.returnToUrls);
 }

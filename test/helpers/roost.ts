@@ -20,6 +20,13 @@ import { createDefaultSandboxUsers, type SandboxUser } from '../../src/sandbox/u
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const APP_ORIGIN = 'http://app.test';
+/** The app's page that receives sign-ins: what most tests pass as return_to. */
+export const APP_URL = `${APP_ORIGIN}/signed-in`;
+/**
+ * The redirect URIs a test roost registers (RETURN_TO_URLS): the app's
+ * sign-in page, and the other exact URLs the tests send browsers back to.
+ */
+export const APP_RETURN_URLS = [APP_URL, `${APP_ORIGIN}/`, `${APP_ORIGIN}/cb`, `${APP_ORIGIN}/callback?tab=2`, `${APP_ORIGIN}/bye?x=1`];
 export const CONSUMER_KEY = 'test-consumer-key';
 export const CONSUMER_SECRET = 'test-consumer-secret';
 
@@ -105,9 +112,10 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
   const config = loadConfig({
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    ...(options.sandbox ? {} : { TWITTER_CONSUMER_KEY: CONSUMER_KEY, TWITTER_CONSUMER_SECRET: CONSUMER_SECRET, TWITTER_API_URL: providerUrl }),
+    // The built-in sandbox beside a real database is asked for by name.
+    ...(options.sandbox ? { SANDBOX: 'true' } : { TWITTER_CONSUMER_KEY: CONSUMER_KEY, TWITTER_CONSUMER_SECRET: CONSUMER_SECRET, TWITTER_API_URL: providerUrl }),
     TWITTER_TIMEOUT_MS: '1000',
-    RETURN_TO_ORIGINS: APP_ORIGIN,
+    RETURN_TO_URLS: APP_RETURN_URLS.join(','),
     COOKIE_SECRET: randomBytes(32).toString('hex'),
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'info',

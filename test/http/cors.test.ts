@@ -6,7 +6,7 @@ import { signIn } from '../helpers/flow.js';
 import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
 
 const OTHER_APP = 'http://other-app.test';
-const roost = await startRoost(t, { env: { RETURN_TO_ORIGINS: `${APP_ORIGIN},${OTHER_APP}` } });
+const roost = await startRoost(t, { env: { RETURN_TO_URLS: `${APP_ORIGIN}/signed-in,${OTHER_APP}/cb?tab=1` } });
 
 function preflight(path: string, origin: string | undefined, method = 'POST', headers = 'content-type') {
   return fetch(`${roost.url}${path}`, {

@@ -2,7 +2,7 @@
 // first the parameters' schemas in openapi.yaml (types, lengths, characters,
 // a parameter given twice), then what goes together, in login-params.ts.
 import t from 'tap';
-import { parseCallbackParams, parseCodeRequestParams, type CallbackQuery, type LoginQuery } from '../../src/sign-in/login-params.js';
+import { parseCallbackParams, parseLoginRequest, type CallbackQuery, type LoginQuery } from '../../src/sign-in/login-params.js';
 import { loadOpenApi, querystringSchema, type SchemaError } from '../../src/contract/openapi.js';
 import { compileRequestSchema, describeQueryError } from '../../src/http/request-schemas.js';
 
@@ -22,11 +22,11 @@ function checker<T, Q>(path: string, parse: (query: Q) => { ok: true; value: T }
     return parse(query as Q);
   };
 }
-const login = checker<unknown, LoginQuery>('/login', parseCodeRequestParams);
+const login = checker<unknown, LoginQuery>('/login', parseLoginRequest);
 const callback = checker<unknown, CallbackQuery>('/login/callback', parseCallbackParams);
 
 t.test('return_to must be there exactly once', async (t) => {
-  t.same(login({ return_to: RETURN_TO }), { ok: true, value: undefined });
+  t.same(login({ return_to: RETURN_TO }), { ok: true, value: {} });
   t.same(login({}), { ok: false, reason: 'return_to is required' });
   t.same(login({ return_to: '' }), { ok: false, reason: 'return_to must NOT have fewer than 1 characters' });
   t.same(login({ return_to: [RETURN_TO, 'https://b.example/'] }), { ok: false, reason: 'return_to must be given once, as a string' });
@@ -34,16 +34,22 @@ t.test('return_to must be there exactly once', async (t) => {
   t.same(login({ return_to: '//evil.example/' }), { ok: false, reason: 'return_to must match format "uri"' });
 });
 
+t.test('state goes with either mode', async (t) => {
+  t.same(parseLoginRequest({}), { ok: true, value: {} }, 'no challenge: the fragment mode');
+  t.same(login({ return_to: RETURN_TO, state: 'xyz' }), { ok: true, value: { state: 'xyz' } }, 'the fragment mode takes a state too');
+  t.same(login({ return_to: RETURN_TO, state: ' !~' }), { ok: true, value: { state: ' !~' } }, 'VSCHAR ends');
+  t.match(login({ return_to: RETURN_TO, state: 'x'.repeat(513) }), { ok: false, reason: /^state must NOT have more than 512 characters$/ }, 'the documented limit, in the fragment mode too');
+  t.same(login({ return_to: RETURN_TO, state: 'x'.repeat(512) }), { ok: true, value: { state: 'x'.repeat(512) } });
+});
+
 t.test('the code flow parameters', async (t) => {
-  t.same(parseCodeRequestParams({}), { ok: true, value: undefined }, 'no challenge: the fragment mode');
-  t.same(login({ return_to: RETURN_TO, code_challenge: CHALLENGE, code_challenge_method: 'S256' }), { ok: true, value: { challenge: CHALLENGE } });
-  t.same(login({ return_to: RETURN_TO, code_challenge: CHALLENGE, code_challenge_method: 'S256', state: 'a b/c' }), { ok: true, value: { challenge: CHALLENGE, state: 'a b/c' } });
-  t.same(login({ return_to: RETURN_TO, code_challenge: CHALLENGE, code_challenge_method: 'S256', state: ' !~' }), { ok: true, value: { challenge: CHALLENGE, state: ' !~' } }, 'VSCHAR ends');
+  t.same(login({ return_to: RETURN_TO, code_challenge: CHALLENGE, code_challenge_method: 'S256' }), { ok: true, value: { codeRequest: { challenge: CHALLENGE } } });
+  t.same(login({ return_to: RETURN_TO, code_challenge: CHALLENGE, code_challenge_method: 'S256', state: 'a b/c' }), { ok: true, value: { codeRequest: { challenge: CHALLENGE }, state: 'a b/c' } });
+  t.same(login({ return_to: RETURN_TO, code_challenge: CHALLENGE, code_challenge_method: 'S256', state: ' !~' }), { ok: true, value: { codeRequest: { challenge: CHALLENGE }, state: ' !~' } }, 'VSCHAR ends');
   const refused: Array<[Query, RegExp]> = [
     // What goes together: login-params.ts.
     [{ code_challenge: CHALLENGE }, /^code_challenge_method must be S256 \(plain is not accepted\)$/],
     [{ code_challenge_method: 'S256' }, /only with code_challenge/],
-    [{ state: 'x' }, /only with code_challenge/],
     // The rest: openapi.yaml.
     [{ code_challenge: VERIFIER, code_challenge_method: 'plain' }, /^code_challenge_method must be S256$/],
     [{ code_challenge: CHALLENGE, code_challenge_method: 's256' }, /^code_challenge_method must be S256$/],

@@ -1,25 +1,34 @@
 // The last check on every redirect: whatever a route builds, the browser is
-// never sent off the allowed origins.
+// never sent anywhere but Twitter, roost itself or a registered redirect URI.
 import t from 'tap';
 import { SANDBOX_CONSUMER_KEY, SANDBOX_CONSUMER_SECRET } from '../../src/config.js';
 import { isAllowedRedirect } from '../../src/sign-in/redirect-guard.js';
+import { parseRedirectUri } from '../../src/sign-in/redirect-uris.js';
 import { createTwitterClient } from '../../src/twitter/client.js';
 import { hostileReturnTos, printable } from '../helpers/hostile-return-to.js';
-import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
+import { APP_ORIGIN, APP_URL, startRoost } from '../helpers/roost.js';
 
 const config = {
   publicUrl: 'https://auth.example.com',
-  returnToOrigins: ['https://app.example.com'],
+  returnToUrls: ['https://app.example.com/', 'https://app.example.com/cb?x=1', `https://app.example.com/${'a'.repeat(2024)}`, 'http://localhost/cb'].map((raw) => {
+    const parsed = parseRedirectUri(raw);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.uri;
+  }),
   twitter: { apiUrl: 'https://api.x.com' },
 };
 
-t.test('allowed: Twitter, roost itself, and return_to URLs with roost’s answer in the fragment', async (t) => {
+t.test('allowed: Twitter, roost itself, and registered URLs with roost’s answer added', async (t) => {
   for (const location of [
     'https://api.x.com/oauth/authenticate?oauth_token=abc',
     '/docs/',
     '/login?return_to=x',
     'https://auth.example.com/login/callback?oauth_token=a&oauth_verifier=b',
+    'https://auth.example.com/login?return_to=x',
     'https://app.example.com/',
+    'https://app.example.com/?code=c&state=s',
+    'https://app.example.com/cb?x=1&code=c&state=s',
+    'http://localhost:5173/cb#access_token=a',
     'https://app.example.com/cb?x=1#access_token=a.b.c&token_type=Bearer&expires_in=900',
     'https://app.example.com/#error=access_denied',
     // A return_to at its length limit, lengthened by the code and state of roost's answer.
@@ -38,6 +47,15 @@ t.test('refused: anything else', async (t) => {
     '/\\evil.com/',
     '/\tevil',
     'relative',
+    // Another path or query on a registered origin.
+    'https://app.example.com/other',
+    'https://app.example.com/other#access_token=a',
+    'https://app.example.com/cb',
+    'https://app.example.com/cb?x=12',
+    'https://app.example.com/cb?code=c&x=1',
+    'http://localhost:5173/other',
+    'https://localhost/cb',
+    'https://auth.example.com.evil.com/login',
     './relative',
     // A fragment is how roost answers, so on an allowed origin it may be in a
     // redirect; and a path is a place on roost itself.
@@ -64,9 +82,13 @@ t.test('a route that redirects off-origin answers 500 instead', async (t) => {
   t.match(await off.json(), { code: 'internal_error' });
   t.ok(roost.logs.some((line) => line.msg === 'refused a redirect off the allowed origins'));
 
-  const on = await fetch(`${roost.url}/careless?to=${encodeURIComponent(`${APP_ORIGIN}/x`)}`, { redirect: 'manual' });
+  const elsewhere = await fetch(`${roost.url}/careless?to=${encodeURIComponent(`${APP_ORIGIN}/x`)}`, { redirect: 'manual' });
+  t.equal(elsewhere.status, 500, 'another path on the app’s origin is refused too');
+  await elsewhere.arrayBuffer();
+
+  const on = await fetch(`${roost.url}/careless?to=${encodeURIComponent(APP_URL)}`, { redirect: 'manual' });
   t.equal(on.status, 302);
-  t.equal(on.headers.get('location'), `${APP_ORIGIN}/x`);
+  t.equal(on.headers.get('location'), APP_URL);
 
   const docs = await fetch(`${roost.url}/docs/static/index.html`, { redirect: 'manual' });
   t.equal(docs.status, 302, 'a redirect within roost passes');
@@ -75,7 +97,7 @@ t.test('a route that redirects off-origin answers 500 instead', async (t) => {
 });
 
 t.test('the built-in sandbox accepts only roost’s own callback, as Twitter does', async (t) => {
-  const roost = await startRoost(t, { env: { TWITTER_CONSUMER_KEY: undefined, TWITTER_CONSUMER_SECRET: undefined, TWITTER_API_URL: undefined } });
+  const roost = await startRoost(t, { sandbox: true });
   t.ok(roost.config.sandbox);
   const client = createTwitterClient({ apiUrl: roost.config.twitter.apiUrl, consumerKey: SANDBOX_CONSUMER_KEY, consumerSecret: SANDBOX_CONSUMER_SECRET, timeoutMs: 2000 });
   await t.rejects(client.requestToken('https://evil.example/'), { code: 'twitter_callback_not_approved' });

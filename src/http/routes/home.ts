@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../route-options.js';
 import { readProjectFile } from '../../contract/project-files.js';
 import { escapeHtml } from '../html.js';
+import { publicHostRedirector } from '../public-host.js';
 
 // No inline script or style anywhere, so the policy can forbid both; the page
 // talks only to roost itself.
@@ -25,20 +26,24 @@ export const homeRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config
     ['/home.js', 'src/home/page.js', 'text/javascript; charset=utf-8'],
     ['/home.css', 'src/home/page.css', 'text/css; charset=utf-8'],
   ] as const;
-  // Written into the page rather than by its script, so a click cannot beat
-  // the script to it. return_to is the page at PUBLIC_URL, which the sandbox
-  // adds to RETURN_TO_ORIGINS, whatever host the page was opened on.
+  // return_to is the page at PUBLIC_URL, which the sandbox registers in
+  // RETURN_TO_URLS; the page's script adds the state. Opened under another
+  // host name, the page first moves to PUBLIC_URL: the state it keeps in
+  // sessionStorage must be there when the sign-in comes back.
+  const toPublicHost = publicHostRedirector(config.publicUrl);
   const signInUrl = `${config.publicUrl}/login?return_to=${encodeURIComponent(`${config.publicUrl}/`)}`;
   for (const [url, file, type] of files) {
     const body = readProjectFile(file).replace('{{sign_in_url}}', escapeHtml(signInUrl));
-    app.get(url, async (_request, reply) =>
-      reply
+    app.get(url, async (request, reply) => {
+      const elsewhere = url === '/' ? toPublicHost(request) : undefined;
+      if (elsewhere !== undefined) return reply.header('cache-control', 'no-store').redirect(elsewhere, 302);
+      return reply
         .type(type)
         .header('content-security-policy', CSP)
         // The page holds a token in memory: it does not leak through a Referer.
         .header('referrer-policy', 'no-referrer')
         .header('cache-control', 'no-cache')
-        .send(body),
-    );
+        .send(body);
+    });
   }
 };

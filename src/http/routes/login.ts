@@ -1,25 +1,37 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
-import type { FastifyPluginAsync, FastifyReply, FastifySchemaValidationError } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { toAppError } from '../problems.js';
+import { sendProblemPage, wantsPage } from '../problem-page.js';
 import { rateLimited, type RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
 import { flowCookie } from '../../sign-in/flow-cookie.js';
 import { loadOpenApi, querystringSchema } from '../../contract/openapi.js';
 import { compileRequestSchema, describeQueryError } from '../request-schemas.js';
-import { parseCallbackParams, parseCodeRequestParams, type CallbackQuery, type LoginQuery } from '../../sign-in/login-params.js';
+import { parseCallbackParams, parseLoginRequest, type CallbackQuery, type LoginQuery } from '../../sign-in/login-params.js';
 import { checkReturnTo, hasCodeResponseParams } from '../../sign-in/return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../../sign-in/flow.js';
 import { clientInfo } from '../client-info.js';
+import { publicHostRedirector } from '../public-host.js';
 
 export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const signIn: SignInDeps = { ...deps, config };
   const { metrics } = deps;
+  const step = (request: FastifyRequest) => (request.routeOptions.url === '/login' ? 'start' : 'finish');
   // Scoped to this plugin: counts failures of the two sign-in routes only.
   app.addHook('onError', async (request, _reply, error) => {
-    metrics.signInsFailed.inc({ step: request.routeOptions.url === '/login' ? 'start' : 'finish', reason: toAppError(error, request).code });
+    metrics.signInsFailed.inc({ step: step(request), reason: toAppError(error, request).code });
+  });
+  // A person's browser gets a page; an API client, the problem+json of the app's own handler.
+  const apps = [...new Set(config.returnToUrls.map((uri) => uri.origin))];
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (!wantsPage(request)) throw error;
+    const appError = toAppError(error, request);
+    logFailure(request, appError, error);
+    return sendProblemPage(reply, appError, apps);
   });
   const { name: cookieName, options: cookieOptions } = flowCookie(config.publicUrl);
 
+  const toPublicHost = publicHostRedirector(config.publicUrl);
   const spec = loadOpenApi();
   // Per client address, each route its own counter: slows flooding and guessing at the callback.
   const limited = rateLimited(config.loginRateLimit, config.loginRateLimitWindow);
@@ -32,16 +44,25 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => new Error(describeQueryError(errors)),
   };
 
-  const loginRoute = { schema: { querystring: querystringSchema(spec, '/login', 'get') }, ...validation, config: limited };
+  const loginRoute = {
+    schema: { querystring: querystringSchema(spec, '/login', 'get') },
+    ...validation,
+    config: limited,
+    // Twitter sends the browser back to PUBLIC_URL: the flow cookie must be set there, not on another name of this host.
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      const location = toPublicHost(request);
+      if (location !== undefined) return reply.header('cache-control', 'no-store').redirect(location, 302);
+    },
+  };
   app.get<{ Querystring: LoginQuery }>('/login', loginRoute, async (request, reply) => {
-    const target = checkReturnTo(request.query.return_to, config.returnToOrigins);
+    const target = checkReturnTo(request.query.return_to, config.returnToUrls);
     if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
-    const codeRequest = parseCodeRequestParams(request.query);
-    if (!codeRequest.ok) throw new AppError('invalid_request', codeRequest.reason);
-    if (codeRequest.value && hasCodeResponseParams(target.url)) {
+    const login = parseLoginRequest(request.query);
+    if (!login.ok) throw new AppError('invalid_request', login.reason);
+    if (login.value.codeRequest && hasCodeResponseParams(target.url)) {
       throw new AppError('invalid_request', 'return_to must not already carry code, state or error parameters: roost adds them');
     }
-    const started = await startSignIn(signIn, target.url, codeRequest.value);
+    const started = await startSignIn(signIn, target.url, login.value);
     metrics.signInsStarted.inc();
     return reply
       .setCookie(cookieName, started.binding, { ...cookieOptions, maxAge: config.flowTtl })
@@ -67,13 +88,27 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const raw = request.cookies[cookieName];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     reply.clearCookie(cookieName, cookieOptions);
-    const location = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
-    if (params.value.kind === 'denied') metrics.signInsDenied.inc();
-    else {
-      metrics.signInsCompleted.inc();
-      // Fragment mode hands the tokens out here; code mode at POST /token.
-      if (new URL(location).hash.startsWith('#access_token=')) metrics.tokensIssued.inc({ grant: 'sign_in' });
+    const outcome = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
+    switch (outcome.kind) {
+      case 'denied':
+        metrics.signInsDenied.inc();
+        break;
+      case 'failed':
+        // Back at the app with an OAuth error; counted and logged as a refused request would be.
+        metrics.signInsFailed.inc({ step: 'finish', reason: outcome.error.code });
+        logFailure(request, outcome.error, outcome.cause);
+        break;
+      case 'signed-in':
+        metrics.signInsCompleted.inc();
+        // Fragment mode hands the tokens out here; code mode at POST /token.
+        if (outcome.tokensIssued) metrics.tokensIssued.inc({ grant: 'sign_in' });
     }
-    return reply.redirect(location, 302);
+    return reply.redirect(outcome.location, 302);
   });
 };
+
+/** As the app's error handler logs: a 5xx with its cause, anything else as a refusal. */
+function logFailure(request: FastifyRequest, error: AppError, cause: unknown): void {
+  if (error.status >= 500) request.log.error({ err: cause, code: error.code }, 'request failed');
+  else request.log.info({ code: error.code }, 'request refused');
+}

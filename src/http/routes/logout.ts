@@ -38,7 +38,7 @@ export const logoutRoutes: FastifyPluginAsync<RouteOptions> = async (app, { conf
     if (!params.ok) throw new AppError('invalid_request', params.reason);
     let target: string | undefined;
     if (params.returnTo !== undefined) {
-      const checked = checkReturnTo(params.returnTo, config.returnToOrigins);
+      const checked = checkReturnTo(params.returnTo, config.returnToUrls);
       if (!checked.ok) throw new AppError('return_to_not_allowed', checked.reason);
       target = checked.url;
     }

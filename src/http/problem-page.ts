@@ -1,0 +1,50 @@
+// A refused sign-in, as a person sees it. The browser routes (/login and its
+// callback) answer a browser that asks for HTML with this small page rather
+// than the problem+json an API client reads: what happened, what to do, and
+// links back to the apps that use this roost.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppError } from '../errors.js';
+import { escapeHtml } from './html.js';
+
+// No script, no outside resource; the one inline style block is all the page has.
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** A browser navigating sends `Accept: text/html,…`; fetch() and API clients send `*\/*` or JSON. */
+export function wantsPage(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
+}
+
+export function problemPage(error: AppError, apps: readonly string[]): string {
+  const links = apps.map((origin) => `<li><a href="${escapeHtml(origin)}/">${escapeHtml(origin)}</a></li>`).join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Sign-in did not finish</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2328}code{font-size:.9em}p.code{color:#59636e}</style>
+</head>
+<body>
+<main>
+<h1>Sign-in did not finish</h1>
+<p>${escapeHtml(error.detail.replace(/\.$/, ''))}.</p>
+<p>Go back to the app you came from and sign in again.</p>
+${links === '' ? '' : `<ul>${links}</ul>`}
+<p class="code">Error code: <code>${escapeHtml(error.code)}</code> (${error.status})</p>
+</main>
+</body>
+</html>
+`;
+}
+
+export function sendProblemPage(reply: FastifyReply, error: AppError, apps: readonly string[]): FastifyReply {
+  return reply
+    .status(error.status)
+    .headers(error.headers)
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', CSP)
+    .type('text/html; charset=utf-8')
+    .send(problemPage(error, apps));
+}
