@@ -60,7 +60,10 @@ async function browserTests(): Promise<void> {
     await page.goto(url);
     const signIn = page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' });
     await signIn.waitFor();
-    t.equal(await signIn.getAttribute('href'), `${url}/login?return_to=${encodeURIComponent(`${url}/`)}`, 'the button starts /login with the page as return_to');
+    const href = new URL((await signIn.getAttribute('href')) ?? '');
+    t.equal(`${href.origin}${href.pathname}`, `${url}/login`, 'the button starts /login');
+    t.equal(href.searchParams.get('return_to'), `${url}/`, 'with the page as return_to');
+    t.match(href.searchParams.get('state'), /^[0-9a-f]{32}$/, 'and a fresh state');
 
     await signIn.click();
     await page.waitForURL(/\/sandbox\/twitter\/oauth\/authenticate\?oauth_token=/);
@@ -116,14 +119,32 @@ async function browserTests(): Promise<void> {
     const [header, claims, signature] = (await signInOutOfBand()).split('.') as [string, string, string];
     const forged = { ...JSON.parse(Buffer.from(claims, 'base64url').toString()), screen_name: 'mallory' };
     const tampered = `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
+    // As if this tab had started the sign-in: the page keeps the state it sent in sessionStorage.
+    await page.goto(url);
+    await page.evaluate(() => sessionStorage.setItem('roost-sandbox-state', 'sent-by-this-tab'));
     // From another document: a fragment change alone would not load the page again.
     await page.goto('about:blank');
-    await page.goto(`${url}/#access_token=${tampered}&token_type=Bearer&expires_in=900`);
+    await page.goto(`${url}/#access_token=${tampered}&token_type=Bearer&expires_in=900&state=sent-by-this-tab`);
     await page.getByRole('heading', { name: /@mallory/ }).waitFor();
     await page.locator('#verified', { hasText: /^NOT verified/ }).waitFor();
     t.match(await text('#verified'), /the signature does not match/);
     await page.locator('#me-status', { hasText: '401' }).waitFor();
     t.match(JSON.parse(await text('#me')), { code: 'invalid_token' });
+  });
+
+  t.test('tokens in a link the page did not ask for are ignored (login CSRF at the app)', async (t) => {
+    const token = await signInOutOfBand();
+    for (const [name, fragment] of [
+      ['no state', `access_token=${token}&token_type=Bearer&expires_in=900`],
+      ['another state', `access_token=${token}&token_type=Bearer&expires_in=900&state=guessed`],
+    ] as const) {
+      await page.goto('about:blank');
+      await page.goto(`${url}/#${fragment}`);
+      await page.locator('#denied-text', { hasText: /was not started by this page/ }).waitFor();
+      t.equal(await page.locator('#signed-in').isVisible(), false, `${name}: not signed in`);
+      t.equal(await text('#raw'), '', `${name}: the token is not shown`);
+      t.equal(new URL(page.url()).hash, '', `${name}: and is gone from the address bar`);
+    }
   });
 
   t.test('cancel at the consent page: back on the page with the denial and no token', async (t) => {

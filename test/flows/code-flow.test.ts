@@ -6,12 +6,14 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import t from 'tap';
 import { Browser } from '../helpers/browser.js';
 import { signIn } from '../helpers/flow.js';
-import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
+import { APP_ORIGIN, APP_RETURN_URLS, startRoost } from '../helpers/roost.js';
 import { loadOpenApi } from '../../src/contract/openapi.js';
 import { returnToMaxLength } from '../../src/sign-in/return-to.js';
 
 let clock = Date.now();
-const roost = await startRoost(t, { now: () => clock });
+// Registered besides the usual ones: entries that already carry roost's answer parameters, and one at the length limit.
+const LONGEST = `${APP_ORIGIN}/cb?x=`.padEnd(returnToMaxLength(loadOpenApi()), 'a');
+const roost = await startRoost(t, { now: () => clock, env: { RETURN_TO_URLS: [...APP_RETURN_URLS, `${APP_ORIGIN}/cb?code=1`, `${APP_ORIGIN}/cb?state=1`, LONGEST].join(',') } });
 const jwks = createRemoteJWKSet(new URL(`${roost.url}/.well-known/jwks.json`));
 const RETURN_TO = `${APP_ORIGIN}/callback?tab=2`;
 
@@ -78,7 +80,7 @@ t.test('without state, only the code is added', async (t) => {
 
 t.test('a cancel in code mode answers error=access_denied in the query, with the state', async (t) => {
   const { callback } = await codeSignIn({ state: 's1', action: 'cancel' });
-  t.equal(callback.location, `${APP_ORIGIN}/callback?tab=2&error=access_denied&state=s1`);
+  t.equal(callback.location, `${APP_ORIGIN}/callback?tab=2&error=access_denied&error_description=The+user+did+not+authorize+the+app+at+Twitter&state=s1`);
 });
 
 t.test('a wrong verifier is refused and burns the code', async (t) => {
@@ -153,7 +155,7 @@ t.test('/login refuses bad PKCE parameters before going to Twitter', async (t) =
     [{ code_challenge: challenge }, 'invalid_request'],
     [{ code_challenge: verifier, code_challenge_method: 'plain' }, 'invalid_request'],
     [{ code_challenge: 'abc', code_challenge_method: 'S256' }, 'invalid_request'],
-    [{ state: 'x' }, 'invalid_request'],
+    [{ code_challenge_method: 'S256' }, 'invalid_request'],
     [{ code_challenge: challenge, code_challenge_method: 'S256', return_to: `${APP_ORIGIN}/cb?code=1` }, 'invalid_request'],
     [{ code_challenge: challenge, code_challenge_method: 'S256', return_to: `${APP_ORIGIN}/cb?state=1` }, 'invalid_request'],
     [{ code_challenge: challenge, code_challenge_method: 'S256', return_to: 'https://evil.example/' }, 'return_to_not_allowed'],
@@ -178,8 +180,7 @@ t.test('the discovery document announces the code flow', async (t) => {
 });
 
 t.test('a return_to at its length limit still gets its code and state back', async (t) => {
-  const path = `${APP_ORIGIN}/cb?x=`;
-  const returnTo = path + 'a'.repeat(returnToMaxLength(loadOpenApi()) - path.length);
+  const returnTo = LONGEST;
   const state = 's'.repeat(512);
   const { verifier, callback, location } = await codeSignIn({ returnTo, state });
   t.equal(callback.status, 302, 'a redirect, not a refused one');

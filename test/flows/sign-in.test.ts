@@ -11,9 +11,9 @@ const roost = await startRoost(t);
 const jwks = createRemoteJWKSet(new URL(`${roost.url}/.well-known/jwks.json`));
 const verify = (token: string) => jwtVerify(token, jwks, { issuer: roost.url, algorithms: ['ES256'], typ: 'at+jwt' });
 
-t.test('sign-in ends at return_to with a token in the fragment', async (t) => {
+t.test('sign-in ends at return_to with a token and the state in the fragment', async (t) => {
   const browser = new Browser();
-  const { login, callbackUrl } = await consent(browser, roost, { returnTo: `${APP_ORIGIN}/after?tab=2` });
+  const { login, callbackUrl } = await consent(browser, roost, { returnTo: `${APP_ORIGIN}/callback?tab=2`, loginQuery: { state: 'st&ate=1 #x' } });
   t.equal(login.status, 302);
   t.match(login.location, `${roost.providerUrl}/oauth/authenticate?oauth_token=`);
   const setCookie = login.headers.get('set-cookie') ?? '';
@@ -24,9 +24,10 @@ t.test('sign-in ends at return_to with a token in the fragment', async (t) => {
   t.equal(callback.status, 302);
   t.equal(callback.headers.get('cache-control'), 'no-store');
   t.equal(callback.headers.get('referrer-policy'), 'no-referrer');
-  t.match(callback.location, /^http:\/\/app\.test\/after\?tab=2#access_token=/);
+  t.match(callback.location, /^http:\/\/app\.test\/callback\?tab=2#access_token=/);
   const answer = fragmentOf(callback.location);
   t.equal(answer.get('token_type'), 'Bearer');
+  t.equal(answer.get('state'), 'st&ate=1 #x', 'the state comes back as sent, encoded in the fragment');
   t.equal(answer.get('expires_in'), '900');
   t.notOk(browser.cookies.has('roost_flow'), 'the flow cookie is cleared');
 
@@ -55,10 +56,36 @@ t.test('Twitter credentials are stored encrypted', async (t) => {
   t.equal(row.email, roost.users[1]!.email);
 });
 
-t.test('cancel on the consent page sends access_denied back to the app', async (t) => {
-  const callback = await signIn(new Browser(), roost, { action: 'cancel' });
+t.test('cancel on the consent page sends access_denied back to the app, with the state', async (t) => {
+  const callback = await signIn(new Browser(), roost, { action: 'cancel', loginQuery: { state: 'abc' } });
   t.equal(callback.status, 302);
-  t.equal(callback.location, `${APP_ORIGIN}/signed-in#error=access_denied`);
+  t.equal(callback.location, `${APP_ORIGIN}/signed-in#error=access_denied&error_description=The+user+did+not+authorize+the+app+at+Twitter&state=abc`);
+  const plain = await signIn(new Browser(), roost, { action: 'cancel' });
+  t.equal(plain.location, `${APP_ORIGIN}/signed-in#error=access_denied&error_description=The+user+did+not+authorize+the+app+at+Twitter`, 'no state given, none sent');
+});
+
+t.test('a return_to that is not registered exactly is refused before Twitter is asked', async (t) => {
+  for (const returnTo of [`${APP_ORIGIN}/signed-in/`, `${APP_ORIGIN}/signed-in?x=1`, `${APP_ORIGIN}/after`, `${APP_ORIGIN}/callback`, `${APP_ORIGIN}/callback?tab=2&x=1`]) {
+    const login = await new Browser().get(`${roost.url}/login?return_to=${encodeURIComponent(returnTo)}`);
+    t.equal(login.status, 400, returnTo);
+    t.equal(login.location, null);
+    t.match(JSON.parse(login.body), { code: 'return_to_not_allowed' }, returnTo);
+  }
+});
+
+t.test('/login under another host name moves to PUBLIC_URL first, query and all, so the flow cookie lands where the callback reads it', async (t) => {
+  const port = new URL(roost.url).port;
+  const query = new URLSearchParams({ return_to: `${APP_ORIGIN}/signed-in`, state: 's' }).toString();
+  const browser = new Browser();
+  const moved = await browser.get(`http://localhost:${port}/login?${query}`);
+  t.equal(moved.status, 302);
+  t.equal(moved.location, `${roost.url}/login?${query}`);
+  t.equal(browser.cookies.size, 0, 'no flow cookie on the other host name');
+  const proxied = await new Browser({ 'x-forwarded-host': new URL(roost.url).host }).get(`http://localhost:${port}/login?${query}`);
+  t.match(proxied.location, /\/oauth\/authenticate\?oauth_token=/, 'a proxy that names the public host is not sent round again');
+  const started = await browser.get(moved.location as string);
+  t.match(started.location, /\/oauth\/authenticate\?oauth_token=/);
+  t.ok(browser.cookies.has('roost_flow'));
 });
 
 t.test('a callback works once', async (t) => {
@@ -71,15 +98,28 @@ t.test('a callback works once', async (t) => {
   t.equal(replay.status, 400);
   t.equal(replay.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   t.match(JSON.parse(replay.body), { code: 'flow_not_found', status: 400, type: 'urn:roost:problem:flow_not_found' });
+  // A person's browser asks for HTML: it gets a page that says what happened, never raw JSON.
+  const page = await browser.get(callbackUrl, { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' });
+  t.equal(page.status, 400);
+  t.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  t.equal(page.headers.get('cache-control'), 'no-store');
+  t.match(page.headers.get('content-security-policy'), /default-src 'none'/);
+  t.match(page.body, /<h1>Sign-in did not finish<\/h1>/);
+  t.match(page.body, /This sign-in is unknown, expired or already used; start again\./);
+  t.match(page.body, /<code>flow_not_found<\/code>/);
+  t.match(page.body, new RegExp(`<a href="${APP_ORIGIN}/">${APP_ORIGIN}</a>`), 'links back to the registered apps');
 });
 
 t.test('a callback from another browser is refused (login CSRF)', async (t) => {
   const victim = new Browser();
   const { callbackUrl } = await consent(new Browser(), roost);
   const answer = await victim.get(callbackUrl);
-  t.equal(answer.status, 403);
-  t.match(JSON.parse(answer.body), { code: 'flow_browser_mismatch' });
-  t.notMatch(answer.location ?? '', /access_token/);
+  t.equal(answer.status, 302, 'back to the app, which is known once the flow is');
+  const fragment = fragmentOf(answer.location);
+  t.equal(fragment.get('error'), 'access_denied');
+  t.equal(fragment.get('error_description'), 'This sign-in was started in another browser or tab; start again here');
+  t.equal(fragment.get('access_token'), null);
+  t.equal((await victim.get(callbackUrl)).status, 400, 'the flow is spent all the same');
 });
 
 t.test('a callback from a browser with a different pending flow is refused', async (t) => {
@@ -89,8 +129,8 @@ t.test('a callback from a browser with a different pending flow is refused', asy
   await victim.get(`${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`);
   t.ok(victim.cookies.has('roost_flow'));
   const answer = await victim.get(callbackUrl);
-  t.equal(answer.status, 403);
-  t.match(JSON.parse(answer.body), { code: 'flow_browser_mismatch' });
+  t.equal(fragmentOf(answer.location).get('error'), 'access_denied');
+  t.equal(fragmentOf(answer.location).get('access_token'), null);
 });
 
 t.test('a forged flow cookie is refused', async (t) => {
@@ -98,7 +138,9 @@ t.test('a forged flow cookie is refused', async (t) => {
   const { callbackUrl } = await consent(browser, roost);
   const [value] = [...browser.cookies.values()];
   browser.cookies.set('roost_flow', `x${value}`);
-  t.equal((await browser.get(callbackUrl)).status, 403);
+  const answer = await browser.get(callbackUrl);
+  t.equal(fragmentOf(answer.location).get('error'), 'access_denied');
+  t.equal(fragmentOf(answer.location).get('access_token'), null);
 });
 
 t.test('a renamed user keeps the same sub', async (t) => {

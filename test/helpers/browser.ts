@@ -11,8 +11,11 @@ export interface Hop {
 export class Browser {
   readonly cookies = new Map<string, string>();
 
+  /** Headers sent with every request, such as those a proxy in front of roost adds. */
+  constructor(private readonly always: Record<string, string> = {}) {}
+
   async request(url: string, init: RequestInit = {}): Promise<Hop> {
-    const headers = new Headers(init.headers);
+    const headers = new Headers({ ...this.always, ...Object.fromEntries(new Headers(init.headers)) });
     const jar = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     if (jar) headers.set('cookie', jar);
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });

@@ -24,6 +24,7 @@ t.test('with the sandbox on, the routes are exactly the documented operations', 
   // The sandbox exists only without a Twitter app, so this instance is built in sandbox mode.
   const config = loadConfig({
     PORT: '0',
+    SANDBOX: 'true',
     DATABASE_URL: await createTestSchema(t),
     REDIS_URL: TEST_REDIS_URL,
     COOKIE_SECRET: randomBytes(32).toString('hex'),

@@ -67,8 +67,15 @@ t.test('GET /login: the return_to and state limits of the document are the ones 
   const state = loginParameter.state as Required<Limits>;
   t.equal(returnTo.maxLength, 2048);
   t.equal(state.maxLength, 512);
+  // A return_to at the limit is accepted where it is registered.
+  const longest = returnToOf(returnTo.maxLength);
+  const registered = await startRoost(t, { env: { RETURN_TO_URLS: `${RETURN_TO},${longest}` } });
+  const atLimit = await get(registered, '/login', new URLSearchParams({ return_to: longest }).toString());
+  t.equal(atLimit.status, 302, 'return_to at maxLength');
+  t.match(atLimit.headers.get('location'), /\/oauth\/authenticate\?oauth_token=/);
   const accepted: Array<[string, Record<string, string>]> = [
-    ['return_to at maxLength', { return_to: returnToOf(returnTo.maxLength) }],
+    ['state in the fragment mode', { return_to: RETURN_TO, state: 'a' }],
+    ['state at maxLength in the fragment mode', { return_to: RETURN_TO, state: 's'.repeat(state.maxLength) }],
     ['state at minLength', { return_to: RETURN_TO, ...pkce('s'.repeat(state.minLength)) }],
     ['state at maxLength', { return_to: RETURN_TO, ...pkce('s'.repeat(state.maxLength)) }],
     ['state of every printable ASCII character', { return_to: RETURN_TO, ...pkce(Array.from({ length: 95 }, (_, i) => String.fromCharCode(0x20 + i)).join('')) }],
@@ -101,7 +108,8 @@ t.test('GET /login: queries the document refuses are invalid_request, with no re
     ['a repeated code_challenge_method', `${query({ return_to: RETURN_TO, ...pkce() })}&code_challenge_method=S256`, /^code_challenge_method must be given once/],
     // What the document cannot say, login-params.ts does: the same code.
     ['a code_challenge without its method', query({ return_to: RETURN_TO, code_challenge: CHALLENGE }), /^code_challenge_method must be S256 \(plain is not accepted\)$/],
-    ['state without code_challenge', query({ return_to: RETURN_TO, state: 'a' }), /only with code_challenge/],
+    ['state one past maxLength in the fragment mode', query({ return_to: RETURN_TO, state: 's'.repeat(state.maxLength + 1) }), new RegExp(`^state must NOT have more than ${state.maxLength} characters$`)],
+    ['code_challenge_method without code_challenge', query({ return_to: RETURN_TO, code_challenge_method: 'S256' }), /^code_challenge_method is used only with code_challenge$/],
   ];
   for (const [name, q, detail] of cases) {
     const answer = await get(roost, '/login', q);
