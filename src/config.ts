@@ -145,7 +145,13 @@ function envReader(env: Env) {
     if (problems.length > 0) throw new ConfigError(problems);
     return deepFreeze(config);
   };
-  return { problems, read, integer, boolean, httpUrl, finish, production: env.NODE_ENV === 'production' };
+  // Production only when exactly `production`; a value that looks like it but is not (`Production`, `prod`,
+  // ` production`) would quietly turn production's requirements off, so it is refused.
+  const nodeEnv = env.NODE_ENV ?? '';
+  if (nodeEnv !== 'production' && /^\s*prod(uction)?\s*$/i.test(nodeEnv)) {
+    problems.push(`NODE_ENV=${JSON.stringify(nodeEnv)} is not production: write NODE_ENV=production exactly, or another value such as development`);
+  }
+  return { problems, read, integer, boolean, httpUrl, finish, production: nodeEnv === 'production' };
 }
 
 type EnvReader = ReturnType<typeof envReader>;

@@ -1,12 +1,15 @@
-// NODE_ENV means production only when it is exactly `production`. Any other
-// value (development, test, a misspelling, another case) is read as unset:
-// nothing production requires is asked for (the Twitter app, COOKIE_SECRET,
-// ENCRYPTION_KEY), the sandbox may run, and the config is the one an unset
-// NODE_ENV gives, field for field.
+// NODE_ENV means production only when it is exactly `production`. A value
+// that only looks like it (another case, `prod`, spaces around it) stops the
+// start rather than quietly turning production's requirements off. Any other
+// value (development, test, staging) is read as unset: nothing production
+// requires is asked for (the Twitter app, COOKIE_SECRET, ENCRYPTION_KEY), the
+// sandbox may run, and the config is the one an unset NODE_ENV gives, field
+// for field.
 import t from 'tap';
 import { ConfigError, loadConfig, loadKeysCommandConfig } from '../src/config.js';
 
-const NOT_PRODUCTION = ['', 'development', 'test', 'staging', 'prod', 'Production', 'PRODUCTION'];
+const NOT_PRODUCTION = ['', 'development', 'test', 'staging', 'producer', 'preproduction'];
+const ALMOST_PRODUCTION = ['Production', 'PRODUCTION', 'prod', 'Prod', ' production', 'production '];
 
 function problemsOf(load: () => unknown): string[] {
   try {
@@ -24,6 +27,15 @@ t.test('production asks for the Twitter app and both secrets', async (t) => {
   t.match(problems, /COOKIE_SECRET is required when NODE_ENV=production/);
   t.match(problems, /ENCRYPTION_KEY is required when NODE_ENV=production/);
   t.match(problemsOf(() => loadKeysCommandConfig({ NODE_ENV: 'production' })).join('\n'), /ENCRYPTION_KEY is required when NODE_ENV=production/, 'npm run keys too');
+});
+
+t.test('a NODE_ENV that looks like production but is not exactly it stops the start', async (t) => {
+  const secrets = { COOKIE_SECRET: 'c'.repeat(32), ENCRYPTION_KEY: 'ab'.repeat(32) };
+  for (const nodeEnv of ALMOST_PRODUCTION) {
+    const expected = `NODE_ENV=${JSON.stringify(nodeEnv)} is not production: write NODE_ENV=production exactly, or another value such as development`;
+    t.same(problemsOf(() => loadConfig({ NODE_ENV: nodeEnv, ...secrets })), [expected], `server: ${JSON.stringify(nodeEnv)}`);
+    t.same(problemsOf(() => loadKeysCommandConfig({ NODE_ENV: nodeEnv })), [expected], `npm run keys: ${JSON.stringify(nodeEnv)}`);
+  }
 });
 
 t.test('every other NODE_ENV asks for none of it', async (t) => {
