@@ -3,7 +3,6 @@
 // and problem+json even for requests too broken to reach a route.
 import { connect } from 'node:net';
 import t from 'tap';
-import { flowCookie } from '../../src/sign-in/flow-cookie.js';
 import { Browser, fragmentOf } from '../helpers/browser.js';
 import { consent } from '../helpers/flow.js';
 import { APP_ORIGIN, startRoost, type Roost } from '../helpers/roost.js';
@@ -13,17 +12,6 @@ const returnTo = encodeURIComponent(`${APP_ORIGIN}/`);
 
 /** The address a roost listens on, whatever PUBLIC_URL says. */
 const local = (roost: Roost) => `http://127.0.0.1:${roost.config.port}`;
-
-t.test('the flow cookie: __Host- and Secure over https, Path=/login over http', async (t) => {
-  t.same(flowCookie('http://localhost:3000'), {
-    name: 'roost_flow',
-    options: { path: '/login', httpOnly: true, sameSite: 'lax', secure: false, signed: true },
-  });
-  t.same(flowCookie('https://auth.example.com'), {
-    name: '__Host-roost_flow',
-    options: { path: '/', httpOnly: true, sameSite: 'lax', secure: true, signed: true },
-  });
-});
 
 t.test('with an https PUBLIC_URL the whole flow runs on the __Host- cookie', async (t) => {
   const roost = await startRoost(t, { env: { PUBLIC_URL: 'https://auth.roost.test' } });
