@@ -32,6 +32,14 @@ import { isAllowedRedirect } from './sign-in/redirect-guard.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The routes that sign tokens. Each first makes sure this replica may sign
+ * (see keys/key-ring.ts), so a request refused with 503
+ * signing_key_unavailable changes nothing: no sign-in flow taken, no session
+ * opened, no refresh token rotated.
+ */
+const SIGNING_ROUTES: ReadonlySet<string> = new Set(['/login/callback', '/token']);
+
 export interface RouteEntry {
   readonly method: string;
   readonly url: string;
@@ -80,10 +88,15 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
 
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);
+  const requireSigningKey = async () => {
+    // Throws signing_key_unavailable (503) while this replica may not sign.
+    deps.signingKey();
+  };
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       routes.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
     }
+    if (SIGNING_ROUTES.has(route.url)) route.preHandler = [requireSigningKey, ...[route.preHandler ?? []].flat()];
   });
 
   // The hooks below run on every request, so they are plain callbacks that

@@ -31,6 +31,8 @@ export const ERRORS = {
   twitter_app_suspended: { status: 502, title: 'Twitter reports the app as invalid or suspended' },
   store_unavailable: { status: 503, title: 'The flow store (Redis) is unavailable' },
   database_unavailable: { status: 503, title: 'The database is unavailable' },
+  // This replica may not sign: its current key is unopenable, or gone from the database.
+  signing_key_unavailable: { status: 503, title: 'This replica cannot sign tokens' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -16,13 +16,15 @@ if ('error' in command) {
 }
 
 try {
+  // With DATABASE_URL it requires ENCRYPTION_KEY: a key of this machine's DATA_DIR would open on no replica.
   const config = loadKeysCommandConfig(process.env);
   const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
+  let exitCode: number;
   try {
     const result = await runKeysCommand(
       {
         db,
-        // Outside production the server may run on a generated key kept in DATA_DIR; so does this command.
+        // With the embedded database the server may run on a generated key kept in DATA_DIR; so does this command.
         encryptionKey: {
           current: config.encryptionKey ?? loadOrCreateLocalSecrets(config.dataDir).encryptionKey,
           previous: config.encryptionKeysPrevious,
@@ -34,10 +36,12 @@ try {
       command,
     );
     (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
-    process.exitCode = result.exitCode;
+    exitCode = result.exitCode;
   } finally {
     await db.destroy();
   }
+  // Only once closed: the embedded database (PGlite) resets process.exitCode while it closes.
+  process.exitCode = exitCode;
 } catch (error) {
   process.stderr.write(`roost keys: ${describeCliError(error)}\n`);
   process.exit(1);

@@ -1,10 +1,15 @@
 // The operator's key commands (npm run keys -- list | rotate | revoke <kid>):
 // argument parsing and the three operations, each answering the text to print.
-import type { SealingKeys } from './crypto-box.js';
+//
+// rotate and revoke write nothing unless the command's ENCRYPTION_KEY (or one
+// of ENCRYPTION_KEYS_PREVIOUS) opens the keys the replicas sign with: a key
+// sealed with another ENCRYPTION_KEY would not open on them, and they would
+// stop issuing tokens (see key-ring.ts).
+import { keyId, type SealingKeys } from './crypto-box.js';
 import type { Db } from '../store/db.js';
-import { leavesJwksAt, startsSigningAt, type KeyPolicy } from './key-lifecycle.js';
+import { leavesJwksAt, PUBLISHED_STATES, startsSigningAt, type KeyPolicy, type KeyState } from './key-lifecycle.js';
 import { insertKey, promoteKey, readAllKeys, revokeKey, toKeyRecord, type KeyRow } from './key-store.js';
-import { generateSigningKey, isSigningAlg, SIGNING_ALGS, type SigningAlg } from './signing-keys.js';
+import { generateSigningKey, isSigningAlg, openSigningKey, SIGNING_ALGS, whyUnopenable, type SigningAlg } from './signing-keys.js';
 
 export const KEYS_USAGE = `usage: npm run keys -- <command>
   list [--json]      every key: state, algorithm, kid and its timestamps
@@ -64,7 +69,7 @@ export function runKeysCommand(context: KeysContext, command: KeysCommand): Prom
     case 'list':
       return listKeys(context, command.json);
     case 'rotate':
-      return rotateKeys(context, command.alg ?? context.alg);
+      return rotateKeys(context, command.alg);
     case 'revoke':
       return revoke(context, command.kid);
   }
@@ -108,11 +113,24 @@ function describe(row: KeyRow, policy: KeyPolicy): string {
   }
 }
 
-async function rotateKeys(context: KeysContext, alg: SigningAlg): Promise<CommandResult> {
+/** `requested`: the algorithm rotate --alg asked for, if any. */
+async function rotateKeys(context: KeysContext, requested: SigningAlg | undefined): Promise<CommandResult> {
   const now = context.now();
+  const alg = requested ?? context.alg;
   const rows = await readAllKeys(context.db);
   const current = rows.find((row) => row.state === 'current');
   const next = rows.find((row) => row.state === 'next');
+  if (next && requested !== undefined && next.alg !== requested) {
+    // rotate publishes no second next key, and promoting this one would not give the algorithm asked for.
+    return {
+      exitCode: 1,
+      output:
+        `${next.kid} (${next.alg}) is already published as the next key, so rotate --alg ${requested} cannot take effect: ` +
+        `revoke it first (npm run keys -- revoke ${next.kid}), then run rotate --alg ${requested} again; nothing was changed\n`,
+    };
+  }
+  const refused = await refuseUnopenable(context, rows);
+  if (refused) return refused;
   if (!current) {
     const key = await generateSigningKey(alg, context.encryptionKey);
     if (!(await insertKey(context.db, key, 'current', new Date(now)))) return conflict();
@@ -144,6 +162,12 @@ function conflict(): CommandResult {
 }
 
 async function revoke(context: KeysContext, kid: string): Promise<CommandResult> {
+  const rows = await readAllKeys(context.db);
+  const target = rows.find((row) => row.kid === kid);
+  if (target && target.state !== 'revoked') {
+    const refused = await refuseUnopenable(context, rows, target);
+    if (refused) return refused;
+  }
   const result = await revokeKey(context.db, kid, new Date(context.now()), () => generateSigningKey(context.alg, context.encryptionKey));
   if (result.outcome === 'unknown') return { exitCode: 1, output: `no key has kid ${kid}; run "list"\n` };
   if (result.outcome === 'already-revoked') return { exitCode: 0, output: `${kid} was already revoked\n` };
@@ -153,4 +177,45 @@ async function revoke(context: KeysContext, kid: string): Promise<CommandResult>
     lines.push(`${result.replacement.kid}, a new key, signs now; verifiers fetch it when they meet its kid`);
   }
   return { exitCode: 0, output: `${lines.join('\n')}\n` };
+}
+
+/**
+ * The refusal when the command's keys do not open the keys the replicas sign
+ * with, or undefined when it may write. Their ENCRYPTION_KEY shows only in
+ * the keys they sign with, so the current and next keys must open (but for
+ * the one being revoked). When none is left, as when the current key is
+ * revoked with no next key to take over, one of the other published keys
+ * must open instead (the revoked key itself when there is none). An empty
+ * database has nothing to compare with.
+ */
+async function refuseUnopenable(context: KeysContext, rows: readonly KeyRow[], revoking?: KeyRow): Promise<CommandResult | undefined> {
+  const opens = (row: KeyRow) => openSigningKey(row, context.encryptionKey).then(() => undefined, (error: unknown) => whyUnopenable(error));
+  const sealed = rows.filter((row) => PUBLISHED_STATES.includes(row.state as KeyState) && row.private_jwk_sealed !== null);
+  const signing = sealed.filter((row) => (row.state === 'current' || row.state === 'next') && row.kid !== revoking?.kid);
+  for (const row of signing) {
+    const why = await opens(row);
+    if (why !== undefined) return unopenable(context, row, why);
+  }
+  if (signing.length > 0) return undefined;
+  const others = sealed.filter((row) => row.kid !== revoking?.kid);
+  const witnesses = others.length > 0 ? others : sealed;
+  let first: { row: KeyRow; why: string } | undefined;
+  for (const row of witnesses) {
+    const why = await opens(row);
+    if (why === undefined) return undefined;
+    first ??= { row, why };
+  }
+  return first && unopenable(context, first.row, first.why);
+}
+
+function unopenable(context: KeysContext, row: KeyRow, why: string): CommandResult {
+  const keys = Buffer.isBuffer(context.encryptionKey) ? { current: context.encryptionKey, previous: [] } : context.encryptionKey;
+  const previous = keys.previous.length > 0 ? `, ENCRYPTION_KEYS_PREVIOUS ${keys.previous.map(keyId).join(', ')}` : '';
+  return {
+    exitCode: 1,
+    output:
+      `the ${row.state} signing key ${row.kid} does not open with this command's keys (ENCRYPTION_KEY ${keyId(keys.current)}${previous}): ${why}.\n` +
+      'A key this command wrote would not open on the replicas either, and they would stop issuing tokens. ' +
+      `Set ENCRYPTION_KEY to the replicas' ENCRYPTION_KEY (and ENCRYPTION_KEYS_PREVIOUS to theirs, or to the key that sealed ${row.kid}), then run the command again; nothing was changed.\n`,
+  };
 }

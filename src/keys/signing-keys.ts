@@ -87,6 +87,13 @@ export async function openSigningKey(
   return { kid: row.kid, alg: row.alg, privateKey, publicJwk: toPublicJwk(row.public_jwk, row.kid, row.alg) };
 }
 
+/** Why a key did not open, in the words of the innermost error (which names the encryption key that sealed it). */
+export function whyUnopenable(error: unknown): string {
+  let why = error;
+  while (why instanceof Error && why.cause instanceof Error) why = why.cause;
+  return why instanceof Error ? why.message : String(why);
+}
+
 /** The sealed private JWK is bound to its kid, so it cannot be moved to another row. */
 function sealContext(kid: string): string {
   return `signing_key:${kid}`;

@@ -1,7 +1,8 @@
 // Readiness: may this replica take traffic? Postgres and Redis answer within
-// a short bound, every migration this code knows is applied, and a signing
-// key is loaded. Each check is named in the answer, so an operator (or a
-// test) sees which one failed.
+// a short bound, every migration this code knows is applied, and it can sign
+// tokens. Each check is named in the answer, so an operator (or a test) sees
+// which one failed.
+import { AppError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { pendingMigrations } from '../store/db.js';
 import type { FlowStore } from '../sign-in/flow-store.js';
@@ -16,15 +17,19 @@ export interface Readiness {
     readonly redis: 'ok' | 'down';
     /** ok, pending when a known migration is not applied, unknown while Postgres is down. */
     readonly migrations: 'ok' | 'pending' | 'unknown';
-    readonly signing_key: 'ok' | 'missing';
+    /** ok; unusable when the current key cannot be opened or is gone (the replica signs nothing); missing when none is loaded. */
+    readonly signing_key: 'ok' | 'missing' | 'unusable';
   };
-  /** Why each failed check failed, for the log only (never sent to the client). */
+  /** Why each failed check failed, for the log only (a driver's message may name hosts or users). */
   readonly reasons: Readonly<Record<string, string>>;
+  /** The reasons that are safe to send, written for the operator: only the signing key's. */
+  readonly shareableReasons: Readonly<Record<string, string>>;
 }
 
 export interface ReadinessDeps {
   readonly db: Db;
   readonly store: Pick<FlowStore, 'ping'>;
+  /** Throws an AppError signing_key_unavailable while the replica may not sign (see keys/key-ring.ts). */
   readonly signingKey: () => SigningKey | undefined;
 }
 
@@ -37,12 +42,18 @@ export async function checkReadiness(deps: ReadinessDeps, timeoutMs = READINESS_
   if (pending.status === 'rejected') reasons.postgres = messageOf(pending.reason);
   else if (pending.value.length > 0) reasons.migrations = `not applied: ${pending.value.join(', ')}`;
   if (ping.status === 'rejected') reasons.redis = messageOf(ping.reason);
-  let signingKey: 'ok' | 'missing' = 'missing';
+  const shareableReasons: Record<string, string> = {};
+  let signingKey: Readiness['checks']['signing_key'] = 'missing';
   try {
     if (deps.signingKey()) signingKey = 'ok';
     else reasons.signing_key = 'no signing key is loaded';
   } catch (error) {
     reasons.signing_key = messageOf(error);
+    if (error instanceof AppError && error.code === 'signing_key_unavailable') {
+      signingKey = 'unusable';
+      // Names only a kid (public) and what to do: the operator reads it from the probe.
+      shareableReasons.signing_key = error.detail;
+    }
   }
   const checks = {
     postgres: pending.status === 'fulfilled' ? 'ok' : 'down',
@@ -51,7 +62,7 @@ export async function checkReadiness(deps: ReadinessDeps, timeoutMs = READINESS_
     signing_key: signingKey,
   } as const;
   const ready = Object.values(checks).every((state) => state === 'ok');
-  return { status: ready ? 'ok' : 'unavailable', checks, reasons };
+  return { status: ready ? 'ok' : 'unavailable', checks, reasons, shareableReasons };
 }
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {

@@ -1,6 +1,9 @@
 // The keys command as an operator runs it: a process with the server's
 // environment, its exit code and what it prints.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { createDatabase, migrateToLatest } from '../../src/store/db.js';
 import { runCommand } from '../helpers/child.js';
@@ -58,4 +61,68 @@ t.test('list, rotate and revoke', async (t) => {
   t.match(revoked.stdout, `${next}, the published next key, signs now`);
   const text = await keys(['list'], env);
   t.match(text.stdout, new RegExp(`^state +alg +kid\\ncurrent +RS256 +${next} +signing since \\S+\\nrevoked +EdDSA +${current} +revoked \\S+\\n$`));
+});
+
+/** A DATA_DIR of its own, as on an operator's workstation. */
+function dataDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'roost-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('with DATABASE_URL and a wrong or missing ENCRYPTION_KEY: nothing written, exit 1', async (t) => {
+  const db = await createDatabase({ databaseUrl, poolSize: 1, dataDir: '.data' });
+  t.teardown(() => db.destroy());
+  const rows = () => db.selectFrom('signing_keys').selectAll().orderBy('kid').execute();
+  const before = await rows();
+  const current = before.find((row) => row.state === 'current')!.kid;
+
+  const wrong = { ...env, ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+  // Not production, no ENCRYPTION_KEY: the command must not fall back on a key of its DATA_DIR.
+  const missing = { DATABASE_URL: databaseUrl, DATA_DIR: dataDir(t) };
+  const [rotateWrong, revokeWrong, rotateMissing, revokeMissing] = await Promise.all([
+    keys(['rotate'], wrong),
+    keys(['revoke', current], wrong),
+    keys(['rotate'], missing),
+    keys(['revoke', current], missing),
+  ]);
+  for (const [name, run] of Object.entries({ rotateWrong, revokeWrong })) {
+    t.equal(run.code, 1, name);
+    t.equal(run.stdout, '');
+    t.match(
+      run.stderr,
+      new RegExp(
+        `^the current signing key ${current} does not open with this command's keys \\(ENCRYPTION_KEY [\\w-]+\\): sealed with key [\\w-]+, which is neither ENCRYPTION_KEY nor in ENCRYPTION_KEYS_PREVIOUS\\.\\n` +
+          `A key this command wrote would not open on the replicas either[^\\n]*Set ENCRYPTION_KEY to the replicas' ENCRYPTION_KEY[^\\n]*nothing was changed\\.\\n$`,
+      ),
+    );
+  }
+  for (const [name, run] of Object.entries({ rotateMissing, revokeMissing })) {
+    t.equal(run.code, 1, name);
+    t.match(run.stderr, /^roost keys: invalid configuration:\n {2}- ENCRYPTION_KEY is required when DATABASE_URL is set/);
+  }
+  t.same(await rows(), before, 'every key as it was');
+});
+
+t.test('rotate --alg with a next key of another algorithm published: refused, exit 1', async (t) => {
+  const published = await keys(['rotate', '--alg', 'EdDSA'], env);
+  t.equal(published.code, 0, published.stderr);
+  const next = /^published ([\w-]{43}) \(EdDSA\)/.exec(published.stdout)![1];
+  const refused = await keys(['rotate', '--alg', 'RS256'], env);
+  t.same(refused, {
+    code: 1,
+    stdout: '',
+    stderr:
+      `${next} (EdDSA) is already published as the next key, so rotate --alg RS256 cannot take effect: ` +
+      `revoke it first (npm run keys -- revoke ${next}), then run rotate --alg RS256 again; nothing was changed\n`,
+  });
+  t.match(await keys(['list'], env), { code: 0, stdout: new RegExp(`^state +alg +kid\\nnext +EdDSA +${next} `) }, 'the next key stays as it was');
+});
+
+t.test('with the embedded database, a refusal exits 1 too', async (t) => {
+  const embedded = { DATA_DIR: dataDir(t) };
+  const db = await createDatabase({ databaseUrl: undefined, poolSize: 1, dataDir: embedded.DATA_DIR });
+  await migrateToLatest(db);
+  await db.destroy();
+  t.same(await keys(['revoke', 'A'.repeat(43)], embedded), { code: 1, stdout: '', stderr: `no key has kid ${'A'.repeat(43)}; run "list"\n` });
 });

@@ -51,9 +51,18 @@ async function advance(ms: number): Promise<void> {
 /** Where this replica listens; a load balancer behind PUBLIC_URL would pick it. */
 const origin = (roost: Roost) => `http://127.0.0.1:${roost.config.port}`;
 
+/** A browser behind the load balancer: what it sends to a replica arrives as addressed to PUBLIC_URL. */
+class BalancedBrowser extends Browser {
+  override request(url: string, init: RequestInit = {}) {
+    const headers = new Headers(init.headers);
+    if (replicas.some((replica) => url.startsWith(origin(replica)))) headers.set('x-forwarded-host', new URL(a.url).host);
+    return super.request(url, { ...init, headers });
+  }
+}
+
 /** A whole sign-in on one replica; the callback (addressed to PUBLIC_URL) is routed to that replica too. */
 async function tokenFrom(roost: Roost): Promise<string> {
-  const browser = new Browser();
+  const browser = new BalancedBrowser();
   const { callbackUrl } = await consent(browser, { ...roost, url: origin(roost) });
   const callback = await browser.get(callbackUrl.replace(roost.config.publicUrl, origin(roost)));
   const token = fragmentOf(callback.location).get('access_token');

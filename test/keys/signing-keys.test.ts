@@ -10,12 +10,13 @@ import { createDatabase, migrateToLatest, type Db } from '../../src/store/db.js'
 import { KEYS_USAGE, parseKeysCommand, runKeysCommand, type KeysContext } from '../../src/keys/key-commands.js';
 import { keyPolicy } from '../../src/keys/key-lifecycle.js';
 import { createKeyRing, type KeyRing } from '../../src/keys/key-ring.js';
-import { encryptSecret } from '../../src/keys/crypto-box.js';
+import { decryptSecret, encryptSecret } from '../../src/keys/crypto-box.js';
+import { insertKey, promoteKey, revokeKey } from '../../src/keys/key-store.js';
 import { generateSigningKey, SIGNING_ALGS, toPublicJwk, type SigningAlg } from '../../src/keys/signing-keys.js';
 import { createTestSchema } from '../helpers/roost.js';
 
 const policy = keyPolicy({ jwksMaxAge: 300, keyRefreshInterval: 5, accessTokenTtl: 900, keyRotationInterval: 0 });
-const silent = { info: () => undefined, warn: () => undefined };
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const MIN = 60_000;
 
 async function freshDb(t: Parameters<typeof createTestSchema>[0]): Promise<Db> {
@@ -269,6 +270,62 @@ t.test('a failing refresh keeps the last known keys', async (t) => {
   await sql`alter table signing_keys_away rename to signing_keys`.execute(db);
   await keys.refresh();
   t.equal(keys.signingKey().kid, before.kid);
+});
+
+t.test('a current key this replica cannot open: it signs nothing, publishes what Postgres holds, and signs again once the key opens', async (t) => {
+  const db = await freshDb(t);
+  const encryptionKey = randomBytes(32);
+  const otherKey = randomBytes(32);
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const logged: unknown[][] = [];
+  const logger = { ...silent, error: (...args: unknown[]) => void logged.push(args) };
+  const keys = await ring(t, db, encryptionKey, clock, { logger });
+  const first = keys.signingKey().kid;
+
+  // Revoked by someone whose ENCRYPTION_KEY is another: its replacement is sealed with that.
+  const revoked = await revokeKey(db, first, new Date(clock.now), () => generateSigningKey('ES256', otherKey));
+  const replacement = revoked.outcome === 'revoked' ? revoked.replacement!.kid : '';
+  await t.resolves(keys.refresh(), 'a key that does not open is a state, not a failed refresh');
+  t.throws(() => keys.signingKey(), { code: 'signing_key_unavailable', status: 503, message: new RegExp(`cannot open the current signing key ${replacement} \\(sealed with key [\\w-]+, which is neither ENCRYPTION_KEY`) }, 'the revoked key no longer signs');
+  t.same(kids(keys), [replacement], 'the revoked key left the JWKS all the same');
+  t.equal(logged.length, 1);
+  t.match(logged[0], [{ kid: replacement }, /^this replica stops issuing tokens: This replica cannot open/]);
+  await keys.refresh();
+  t.throws(() => keys.signingKey(), { code: 'signing_key_unavailable' }, 'still not, refresh after refresh');
+  t.equal(logged.length, 1, 'said once');
+
+  // The operator re-seals the key with the replicas' ENCRYPTION_KEY, in place.
+  const row = await db.selectFrom('signing_keys').selectAll().where('kid', '=', replacement).executeTakeFirstOrThrow();
+  const context = `signing_key:${replacement}`;
+  const resealed = encryptSecret(encryptionKey, decryptSecret(otherKey, row.private_jwk_sealed!, context), context);
+  await db.updateTable('signing_keys').set({ private_jwk_sealed: resealed }).where('kid', '=', replacement).execute();
+  await keys.refresh();
+  t.equal(keys.signingKey().kid, replacement, 'signs again on the next refresh');
+
+  // A rotation to a key it cannot open: the same, with the previous key still published.
+  const next = await generateSigningKey('ES256', otherKey);
+  await insertKey(db, next, 'next', new Date(clock.now));
+  await promoteKey(db, next.kid, replacement, new Date(clock.now));
+  await keys.refresh();
+  t.throws(() => keys.signingKey(), { code: 'signing_key_unavailable' });
+  t.same(kids(keys), [next.kid, replacement]);
+
+});
+
+t.test('a replica that cannot open the current key publishes no next key of its own', async (t) => {
+  const db = await freshDb(t);
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const rotating = keyPolicy({ jwksMaxAge: 300, keyRefreshInterval: 5, accessTokenTtl: 900, keyRotationInterval: 86400 });
+  const keys = await ring(t, db, randomBytes(32), clock, { policy: rotating });
+  // Replaced by a key sealed with an ENCRYPTION_KEY this replica lacks.
+  const revoked = await revokeKey(db, keys.signingKey().kid, new Date(clock.now), () => generateSigningKey('ES256', randomBytes(32)));
+  const current = revoked.outcome === 'revoked' ? revoked.replacement!.kid : '';
+  clock.now += 86_400_000;
+  await t.resolves(keys.refresh(), 'a key that does not open is a state, not a failed refresh');
+  t.throws(() => keys.signingKey(), { code: 'signing_key_unavailable' });
+  const after = await states(db);
+  t.equal(Object.values(after).filter((state) => state === 'next').length, 0, 'a key it sealed would open only where its ENCRYPTION_KEY does');
+  t.equal(after[current], 'current');
 });
 
 t.test('the command line', async (t) => {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import t from 'tap';
 import { startDependencyProxies } from '../helpers/dependency-proxies.js';
 import { startRoost } from '../helpers/roost.js';
+import { AppError } from '../../src/errors.js';
 import { checkReadiness } from '../../src/ops/readiness.js';
 
 const { postgres, redis, databaseUrl, directDatabaseUrl, redisUrl } = await startDependencyProxies(t);
@@ -98,4 +99,20 @@ t.test('checkReadiness: a hung dependency is down after the bound; a missing key
   const throwing = await checkReadiness({ ...deps, store: roost.deps.store, signingKey: () => { throw new Error('sealed with another key'); } });
   t.same(throwing.checks.signing_key, 'missing');
   t.match(throwing.reasons, { signing_key: 'sealed with another key' });
+  t.same(throwing.shareableReasons, {}, 'an unexpected error is not sent');
+});
+
+t.test('checkReadiness: a replica that may not sign is unusable, and says why in words it may send', async (t) => {
+  const detail = 'This replica cannot open the current signing key k (sealed with key x), so it issues no tokens. Operator: …';
+  const result = await checkReadiness({
+    db: roost.deps.db,
+    store: roost.deps.store,
+    signingKey: () => {
+      throw new AppError('signing_key_unavailable', detail, { cause: new Error('sealed with key x') });
+    },
+  });
+  t.equal(result.status, 'unavailable');
+  t.same(result.checks, { ...ALL_OK, signing_key: 'unusable' });
+  t.same(result.shareableReasons, { signing_key: detail });
+  t.match(result.reasons, { signing_key: `signing_key_unavailable: ${detail}: sealed with key x` }, 'the log has the cause too');
 });
