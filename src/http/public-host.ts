@@ -4,18 +4,25 @@
 // to the same path on PUBLIC_URL, so what it sets is there when it comes back.
 import type { FastifyRequest } from 'fastify';
 
+// Headers a proxy adds. Behind one, the Host roost sees may be the proxy's own
+// name for it, so a move would send the browser back through the same proxy to
+// the same Host, again and again: through a proxy, nothing moves.
+const PROXY_HEADERS = ['x-forwarded-host', 'x-forwarded-for', 'x-forwarded-proto', 'forwarded', 'via'];
+
 /**
- * Where to send a request that arrived under another host name; undefined
- * when it arrived under PUBLIC_URL's (in Host, or in X-Forwarded-Host from a
- * proxy that rewrites Host: believing that header costs nothing here, it can
- * only keep a request where it is, and it keeps such a proxy out of a loop).
+ * Where to send a browser that reached roost directly under another host
+ * name than PUBLIC_URL's; undefined when it arrived under PUBLIC_URL's, came
+ * through a proxy (a proxy header, or an https PUBLIC_URL reached over plain
+ * http: TLS ends in front of roost), or named no host at all.
  */
 export function publicHostRedirector(publicUrl: string): (request: FastifyRequest) => string | undefined {
   const publicHost = new URL(publicUrl).host;
-  const isPublic = (value: string | string[] | undefined) => typeof value === 'string' && value.split(',')[0]?.trim().toLowerCase() === publicHost;
+  const behindTls = publicUrl.startsWith('https:');
   return (request) => {
     const { host } = request.headers;
-    if (host === undefined || host === '' || isPublic(host) || isPublic(request.headers['x-forwarded-host'])) return undefined;
+    if (host === undefined || host === '' || host.toLowerCase() === publicHost) return undefined;
+    if (behindTls && !request.protocol.startsWith('https')) return undefined;
+    if (PROXY_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
     return `${publicUrl}${request.url}`;
   };
 }

@@ -153,3 +153,10 @@ t.test('a path the router cannot decode is a 404 problem with every header', asy
     t.equal(response.headers.get('cache-control'), 'no-store');
   }
 });
+
+t.test('with an https PUBLIC_URL reached over plain http, TLS ends at a proxy: /login does not move, whatever the Host', async (t) => {
+  const roost = await startRoost(t, { env: { PUBLIC_URL: 'https://auth.roost.test' } });
+  const login = await new Browser().get(`${local(roost)}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/signed-in`)}`);
+  t.equal(login.status, 302);
+  t.match(login.location, /\/oauth\/authenticate\?oauth_token=/, 'straight on to Twitter, not round to https://auth.roost.test');
+});
