@@ -3,6 +3,7 @@ import * as initial from './0001_initial.js';
 import * as keyLifecycle from './0002_key_lifecycle.js';
 import * as sessions from './0003_sessions.js';
 import * as sessionPurge from './0004_session_purge.js';
+import * as refreshChain from './0005_refresh_chain.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002_key_lifecycle': keyLifecycle,
   '0003_sessions': sessions,
   '0004_session_purge': sessionPurge,
+  '0005_refresh_chain': refreshChain,
 };

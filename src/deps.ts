@@ -10,7 +10,8 @@ import { createKeyRing, type KeyRing } from './keys/key-ring.js';
 import type { SigningKey } from './keys/signing-keys.js';
 import { loadOrCreateLocalSecrets } from './keys/local-secrets.js';
 import type { RedisClient } from './store/redis.js';
-import { resealSigningKeys } from './keys/reseal.js';
+import { resealSigningKeys, resealStoredSecrets } from './keys/reseal.js';
+import { loadRefreshChain, type RefreshChain } from './sessions/refresh-chain.js';
 import { createSessionCheck, type SessionCheck } from './sessions/session-check.js';
 import { startSessionPurge, type SessionPurge } from './sessions/purge.js';
 import { deleteEndedSessions } from './sessions/queries.js';
@@ -26,8 +27,10 @@ export interface Deps {
   readonly signingKey: () => SigningKey;
   /** The signing key and the published key set, kept in step with Postgres. */
   readonly keys: KeyRing;
-  /** The current ENCRYPTION_KEY, for keys derived from it (the refresh token chain). */
+  /** The current ENCRYPTION_KEY. */
   readonly encryptionKey: Buffer;
+  /** The keys of the refresh token chain: the chain secret kept in Postgres, and the keys earlier versions derived from ENCRYPTION_KEY. */
+  readonly refreshChain: RefreshChain;
   /** ENCRYPTION_KEY and ENCRYPTION_KEYS_PREVIOUS: seal with the first, open with any. */
   readonly encryptionKeys: EncryptionKeys;
   readonly cookieSecret: string;
@@ -115,6 +118,11 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       logger.warn({ kid }, 'a signing key cannot be opened with ENCRYPTION_KEY or ENCRYPTION_KEYS_PREVIOUS; left as it is'),
     );
     if (resealed.length > 0) logger.info({ kids: resealed }, 'signing keys re-sealed with the current ENCRYPTION_KEY');
+    const resealedSecrets = await resealStoredSecrets(db, encryptionKeys, (name) =>
+      logger.warn({ secret: name }, 'a stored secret cannot be opened with ENCRYPTION_KEY or ENCRYPTION_KEYS_PREVIOUS; left as it is'),
+    );
+    if (resealedSecrets.length > 0) logger.info({ secrets: resealedSecrets }, 'stored secrets re-sealed with the current ENCRYPTION_KEY');
+    const refreshChain = await loadRefreshChain(db, encryptionKeys);
     const keys = await createKeyRing({
       db,
       encryptionKey: encryptionKeys,
@@ -156,6 +164,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       signingKey: () => keys.signingKey(),
       keys,
       encryptionKey: secrets.encryptionKey,
+      refreshChain,
       encryptionKeys,
       cookieSecret: secrets.cookieSecret,
       now,

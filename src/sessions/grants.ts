@@ -1,32 +1,48 @@
 // Sessions seen from the token endpoint: opening one at sign-in, the
 // authorization_code grant with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5) and
 // the refresh_token grant (RFC 6749 §6) with rotation and reuse detection.
-import { redeemCode, rememberRedeemedCode } from '../sign-in/auth-codes.js';
+import { recordRedemption, redeemCode } from '../sign-in/auth-codes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
 import { AppError } from '../errors.js';
 import type { FlowStore } from '../sign-in/flow-store.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { verifierMatches } from '../sign-in/pkce.js';
-import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken, nextRefreshToken, refreshChainKey } from './refresh-tokens.js';
-import { checkReturnTo } from '../sign-in/return-to.js';
+import { hashRefreshToken, isWellFormedRefreshToken, legacyNextRefreshToken, newRefreshToken, nextRefreshToken, refreshFamily } from './refresh-tokens.js';
+import type { RefreshChain } from './refresh-chain.js';
 import type { SessionCheck } from './session-check.js';
 import { decideRefresh } from './policy.js';
-import { findSessionByRefreshHash, insertSession, revokeSession, rotateRefreshHash, touchSession } from './queries.js';
+import { findSessionByRefreshFamily, findSessionByRefreshHash, insertSession, revokeSession, rotateRefreshHash, touchSession } from './queries.js';
 import { issueAccessToken } from '../keys/access-tokens.js';
 import { findUser, type User } from '../users/profiles.js';
 
 export interface GrantDeps {
-  readonly config: Pick<Config, 'publicUrl' | 'jwtAudience' | 'accessTokenTtl' | 'sessionTtl' | 'sessionIdleTtl' | 'refreshReuseGrace' | 'returnToOrigins'>;
+  readonly config: Pick<Config, 'publicUrl' | 'jwtAudience' | 'accessTokenTtl' | 'sessionTtl' | 'sessionIdleTtl' | 'refreshReuseGrace'>;
   readonly db: Db;
   readonly store: FlowStore;
   readonly signingKey: () => SigningKey;
-  readonly encryptionKey: Buffer;
+  readonly refreshChain: RefreshChain;
   readonly sessionCheck: SessionCheck;
   readonly now: () => number;
-  /** Told when a session ends because an old refresh token came back. */
-  readonly onReuse?: (sessionId: string) => void;
+  /** Told when a session ends because an old refresh token or a used code came back. */
+  readonly onReuse?: (sessionId: string, reuse: Reuse) => void;
+  /**
+   * Told when a refresh is answered again with the token its first use got
+   * (the grace window): which chain key derived it, and whether this refresh
+   * first found the token live and lost its rotation to one running at once.
+   */
+  readonly onRepeat?: (sessionId: string, derivation: Derivation, concurrent: boolean) => void;
 }
+
+/**
+ * What came back: a spent refresh token; a code redeemed before; or a code
+ * redeemed again while its first redemption was still opening the session,
+ * which that first redemption then ends.
+ */
+export type Reuse = 'refresh_token' | 'code' | 'code_during_redemption';
+
+/** 'current': the chain secret; 'legacy': a key derived from ENCRYPTION_KEY, as before the chain secret. */
+export type Derivation = 'current' | 'legacy';
 
 /** What the client may read about the browser it runs in; stored with the session for the user's session list. */
 export interface ClientInfo {
@@ -48,6 +64,7 @@ export async function openSession(deps: GrantDeps, user: User, client: ClientInf
   const session = await insertSession(deps.db, {
     userId: user.id,
     refreshHash: hashRefreshToken(refreshToken),
+    refreshFamily: refreshFamily(refreshToken),
     nowMs: deps.now(),
     ttlSeconds: deps.config.sessionTtl,
     ...client,
@@ -70,38 +87,39 @@ export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedem
     case 'expired':
       throw invalidGrant('The code has expired; sign in again');
     case 'replayed':
-      // RFC 6749 §4.1.2: a code used twice may have leaked; what it issued is revoked.
-      await revokeSession(deps.db, redemption.sessionId, 'code_replay', deps.now());
-      deps.sessionCheck.forget(redemption.sessionId);
-      deps.onReuse?.(redemption.sessionId);
+      // RFC 6749 §4.1.2: a code used twice may have leaked; what it issued is revoked. A first
+      // redemption still opening its session finds the code replayed when it records it, and ends it.
+      if (redemption.sessionId !== null) await endSession(deps, redemption.sessionId, 'code_replay', 'code');
       throw invalidGrant('The code was already used; the session it opened has been ended');
   }
   const { grant } = redemption;
-  // §4.1.3: the same redirect URI as in the authorization request, compared after the same normalisation.
-  const target = checkReturnTo(request.redirectUri, deps.config.returnToOrigins);
-  if (!target.ok || target.url !== grant.redirectUri) throw invalidGrant('redirect_uri does not match the return_to of the sign-in');
+  // §4.1.3: identical to the redirect URI of the authorization request, character for character.
+  if (request.redirectUri !== grant.redirectUri) throw invalidGrant('redirect_uri does not match the return_to of the sign-in');
   if (!verifierMatches(request.codeVerifier, grant.challenge)) throw invalidGrant('code_verifier does not match the code_challenge');
   const user = await findUser(deps.db, grant.userId);
   if (!user) throw invalidGrant('The user of this sign-in no longer exists');
   const tokens = await openSession(deps, user, client);
-  await rememberRedeemedCode(deps.store, request.code, tokens.sessionId);
+  if (!(await recordRedemption(deps.store, request.code, tokens.sessionId))) {
+    await endSession(deps, tokens.sessionId, 'code_replay', 'code_during_redemption');
+    throw invalidGrant('The code was used again while it was being redeemed; the session it opened has been ended');
+  }
   return tokens.response;
 }
 
 export async function refreshGrant(deps: GrantDeps, presented: string): Promise<TokenResponse> {
   if (!isWellFormedRefreshToken(presented)) throw invalidGrant('The refresh token is malformed');
   const presentedHash = hashRefreshToken(presented);
-  const chainKey = refreshChainKey(deps.encryptionKey);
-  const next = nextRefreshToken(chainKey, presented);
+  const next = nextRefreshToken(deps.refreshChain.key, presented);
   const nextHash = hashRefreshToken(next);
   // A second pass only when a concurrent refresh rotated the same token between our read and our write.
   for (let attempt = 0; attempt < 2; attempt += 1) {
-    const found = await findSessionByRefreshHash(deps.db, presentedHash);
+    const found = (await findSessionByRefreshHash(deps.db, presentedHash)) ?? (await findSessionByRefreshFamily(deps.db, refreshFamily(presented)));
     if (!found) throw invalidGrant('The refresh token is unknown');
     const { row } = found;
+    const child = found.spentAt instanceof Date ? liveChild(deps.refreshChain, presented, row.refresh_hash, { token: next, hash: nextHash }) : undefined;
     const nowMs = deps.now();
     const decision = decideRefresh(
-      { revokedAt: row.revoked_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, spentAt: found.spentAt, childIsLive: row.refresh_hash === nextHash },
+      { revokedAt: row.revoked_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, spentAt: found.spentAt, childIsLive: child !== undefined },
       nowMs,
       { idleSeconds: deps.config.sessionIdleTtl, graceSeconds: deps.config.refreshReuseGrace },
     );
@@ -114,20 +132,43 @@ export async function refreshGrant(deps: GrantDeps, presented: string): Promise<
         throw invalidGrant('The session was idle for too long; sign in again');
       case 'reuse':
         // RFC 9700 §4.14.2: an old token again means two parties hold it; end the session for both.
-        await revokeSession(deps.db, row.id, 'refresh_token_reuse', nowMs);
-        deps.sessionCheck.forget(row.id);
-        deps.onReuse?.(row.id);
+        await endSession(deps, row.id, 'refresh_token_reuse', 'refresh_token');
         throw invalidGrant('This refresh token was already used; the session has been ended');
-      case 'repeat':
+      case 'repeat': {
+        // Only a token whose child is live is repeated.
+        const { token, derivation } = child as NonNullable<typeof child>;
         await touchSession(deps.db, row.id, nowMs);
-        return tokenResponse(deps, await userOf(deps, row.user_id), row.id, next);
+        deps.onRepeat?.(row.id, derivation, attempt > 0);
+        return tokenResponse(deps, await userOf(deps, row.user_id), row.id, token);
+      }
       case 'rotate':
-        if (await rotateRefreshHash(deps.db, row.id, presentedHash, nextHash, nowMs)) {
+        if (await rotateRefreshHash(deps.db, { sessionId: row.id, presentedHash, nextHash, family: refreshFamily(presented), nowMs })) {
           return tokenResponse(deps, await userOf(deps, row.user_id), row.id, next);
         }
     }
   }
   throw invalidGrant('The refresh token could not be used; try again');
+}
+
+/**
+ * The token a spent one was exchanged for, when it is still the session's
+ * live token. Derived with the chain secret, or, for a rotation made before
+ * the chain secret existed, with a key derived from ENCRYPTION_KEY or one of
+ * ENCRYPTION_KEYS_PREVIOUS.
+ */
+function liveChild(chain: RefreshChain, parent: string, liveHash: string, next: { token: string; hash: string }): { token: string; derivation: Derivation } | undefined {
+  if (liveHash === next.hash) return { token: next.token, derivation: 'current' };
+  for (const key of chain.legacyKeys) {
+    const token = legacyNextRefreshToken(key, parent);
+    if (hashRefreshToken(token) === liveHash) return { token, derivation: 'legacy' };
+  }
+  return undefined;
+}
+
+async function endSession(deps: GrantDeps, sessionId: string, reason: string, reuse: Reuse): Promise<void> {
+  await revokeSession(deps.db, sessionId, reason, deps.now());
+  deps.sessionCheck.forget(sessionId);
+  deps.onReuse?.(sessionId, reuse);
 }
 
 async function userOf(deps: GrantDeps, userId: string): Promise<User> {

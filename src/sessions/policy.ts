@@ -6,8 +6,12 @@ export interface PresentedSession {
   readonly revokedAt: Date | null;
   readonly expiresAt: Date;
   readonly lastUsedAt: Date;
-  /** When the presented token was used already; null when it is the session's live token. */
-  readonly spentAt: Date | null;
+  /**
+   * When the presented token was used already; null when it is the
+   * session's live token; 'forgotten' when it is a token of the session used
+   * longer ago than the spent tokens a session keeps.
+   */
+  readonly spentAt: Date | 'forgotten' | null;
   /** True when the token the presented one was exchanged for is still the session's live token. */
   readonly childIsLive: boolean;
 }
@@ -28,6 +32,7 @@ export type RefreshDecision =
 export function decideRefresh(session: PresentedSession, nowMs: number, times: SessionTimes): RefreshDecision {
   if (session.revokedAt !== null) return 'revoked';
   if (session.expiresAt.getTime() <= nowMs) return 'expired';
+  if (session.spentAt === 'forgotten') return 'reuse';
   if (session.spentAt !== null) {
     const sinceUse = nowMs - session.spentAt.getTime();
     return session.childIsLive && sinceUse <= times.graceSeconds * 1000 ? 'repeat' : 'reuse';

@@ -1,6 +1,8 @@
 // Session queries. A session is one sign-in on one device: it holds the
-// hash of its one live refresh token; used tokens move to
-// spent_refresh_tokens so that their reuse can be recognised.
+// hash of its one live refresh token and of its tokens' family tag; its last
+// SPENT_TOKENS_KEPT used tokens move to spent_refresh_tokens, so that a
+// refresh repeated within the grace window is told from reuse, and older
+// ones are still known as the session's by their family.
 import { withDatabase, type Db } from '../store/db.js';
 import type { PresentedSession, PurgeCutoffs, SessionLifetime } from './policy.js';
 
@@ -16,9 +18,20 @@ export interface SessionRow {
   readonly ip: string | null;
 }
 
+/**
+ * Spent refresh tokens kept per session: a client refreshing at the rate
+ * limit would otherwise add a row per refresh for the session's whole life.
+ * Only the newest is needed (the grace window repeats the immediate parent);
+ * the others serve as a short history. A token older than these is still
+ * recognised as reuse by its family (findSessionByRefreshFamily).
+ */
+export const SPENT_TOKENS_KEPT = 20;
+
 export interface NewSession {
   readonly userId: string;
   readonly refreshHash: string;
+  /** refreshFamily() of its first token; without it, set at its first rotation. */
+  readonly refreshFamily?: string;
   readonly nowMs: number;
   readonly ttlSeconds: number;
   readonly userAgent: string | null;
@@ -35,13 +48,14 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
     db
       .insertInto('sessions')
       // INSERT … SELECT: a user deleted a moment ago yields no row instead of a foreign-key error.
-      .columns(['user_id', 'refresh_hash', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip'])
+      .columns(['user_id', 'refresh_hash', 'refresh_family', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip'])
       .expression((eb) =>
         eb
           .selectFrom('users')
           .select([
             'id',
             eb.val(session.refreshHash).as('refresh_hash'),
+            eb.val(session.refreshFamily ?? null).as('refresh_family'),
             eb.val(now).as('created_at'),
             eb.val(now).as('last_used_at'),
             eb.val(expiresAt).as('expires_at'),
@@ -77,28 +91,63 @@ export async function findSessionByRefreshHash(db: Db, hash: string): Promise<Fo
 }
 
 /**
- * Replaces the live token, in one statement: only if `presentedHash` is
- * still live, so of two concurrent rotations exactly one succeeds.
+ * The session a token belongs to by its family when its hash is neither
+ * live nor among the spent tokens kept: a token rotated away more than
+ * SPENT_TOKENS_KEPT refreshes ago.
  */
-export async function rotateRefreshHash(db: Db, sessionId: string, presentedHash: string, nextHash: string, nowMs: number): Promise<boolean> {
-  const now = new Date(nowMs);
+export async function findSessionByRefreshFamily(db: Db, family: string): Promise<FoundSession | undefined> {
+  const row = await withDatabase(() => db.selectFrom('sessions').selectAll().where('refresh_family', '=', family).executeTakeFirst());
+  return row && { row, spentAt: 'forgotten' };
+}
+
+export interface Rotation {
+  readonly sessionId: string;
+  readonly presentedHash: string;
+  readonly nextHash: string;
+  /** refreshFamily() of the presented token: recorded for a session opened before families were. */
+  readonly family: string;
+  readonly nowMs: number;
+}
+
+/**
+ * Replaces the live token, in one statement: only if `presentedHash` is
+ * still live, so of two concurrent rotations exactly one succeeds. The
+ * presented token is kept as spent, and the session's spent tokens beyond
+ * the newest SPENT_TOKENS_KEPT are deleted in the same statement.
+ */
+export async function rotateRefreshHash(db: Db, rotation: Rotation): Promise<boolean> {
+  const now = new Date(rotation.nowMs);
   const rows = await withDatabase(() =>
     db
       .with('rotated', (qb) =>
         qb
           .updateTable('sessions')
-          .set({ refresh_hash: nextHash, last_used_at: now })
-          .where('id', '=', sessionId)
-          .where('refresh_hash', '=', presentedHash)
+          .set((eb) => ({
+            refresh_hash: rotation.nextHash,
+            last_used_at: now,
+            rotations: eb('rotations', '+', 1),
+            refresh_family: eb.fn.coalesce('refresh_family', eb.val(rotation.family)),
+          }))
+          .where('id', '=', rotation.sessionId)
+          .where('refresh_hash', '=', rotation.presentedHash)
           .where('revoked_at', 'is', null)
-          .returning('id'),
+          .returning(['id', 'rotations']),
       )
       .with('spent', (qb) =>
         qb
           .insertInto('spent_refresh_tokens')
-          .columns(['hash', 'session_id', 'spent_at'])
-          .expression((eb) => eb.selectFrom('rotated').select([eb.val(presentedHash).as('hash'), 'rotated.id', eb.val(now).as('spent_at')]))
+          .columns(['hash', 'session_id', 'spent_at', 'generation'])
+          .expression((eb) => eb.selectFrom('rotated').select([eb.val(rotation.presentedHash).as('hash'), 'rotated.id', eb.val(now).as('spent_at'), 'rotated.rotations']))
           .returning('hash'),
+      )
+      // The statement sees the rows as they were before it: with the one it adds, SPENT_TOKENS_KEPT remain.
+      .with('pruned', (qb) =>
+        qb
+          .deleteFrom('spent_refresh_tokens')
+          .using('rotated')
+          .whereRef('spent_refresh_tokens.session_id', '=', 'rotated.id')
+          .where((eb) => eb('spent_refresh_tokens.generation', '<=', eb(eb.ref('rotated.rotations'), '-', SPENT_TOKENS_KEPT)))
+          .returning('spent_refresh_tokens.hash'),
       )
       .selectFrom('rotated')
       .select('id')

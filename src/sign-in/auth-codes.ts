@@ -1,5 +1,5 @@
 // Authorization codes of the PKCE mode (RFC 6749 §4.1.2, RFC 7636):
-// random, single-use (the flow store's atomic take), at most 60 seconds
+// random, single-use (the flow store's atomic claim), at most 60 seconds
 // old, and bound to the PKCE challenge and the redirect URI. Stored under a
 // hash of the code, so codes never appear in Redis key listings.
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import type { FlowStore } from './flow-store.js';
 
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; a browser app redeems its code within a second. */
 export const CODE_TTL_SECONDS = 60;
-/** How long a redeemed code is remembered, so that a replay can end the session it opened (§4.1.2). */
+/** How long a redeemed code is remembered, in its own place, so that a replay can end the session it opened (§4.1.2). */
 const REDEEMED_TTL_SECONDS = 600;
 const CODE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -29,31 +29,33 @@ export async function issueCode(store: FlowStore, grant: Omit<CodeGrant, 'expire
 export type Redemption =
   | { readonly kind: 'grant'; readonly grant: CodeGrant }
   | { readonly kind: 'expired' }
-  | { readonly kind: 'replayed'; readonly sessionId: string }
+  /** Redeemed before: `sessionId` is the session that redemption opened, null while it is still opening it. */
+  | { readonly kind: 'replayed'; readonly sessionId: string | null }
   | { readonly kind: 'unknown' };
 
-/** Takes the code once; whatever the outcome, it cannot be redeemed again. */
+/**
+ * Takes the code once, leaving in its place the memory that it was
+ * redeemed, in one step: whatever the outcome, it cannot be redeemed again,
+ * and a second redemption, at once or later, is told so (§4.1.2). A second
+ * redemption before the first has recorded its session makes the first's
+ * recordRedemption fail, so the session is ended either way.
+ */
 export async function redeemCode(store: FlowStore, code: string, nowMs: number): Promise<Redemption> {
   if (!CODE.test(code)) return { kind: 'unknown' };
-  const stored = await store.take(codeKey(code));
-  if (stored === null) {
-    const sessionId = await store.take(redeemedKey(code));
-    return sessionId === null ? { kind: 'unknown' } : { kind: 'replayed', sessionId };
-  }
-  const grant = JSON.parse(stored) as CodeGrant;
+  const claim = await store.claim(codeKey(code), REDEEMED_TTL_SECONDS);
+  if (claim.kind === 'absent') return { kind: 'unknown' };
+  if (claim.kind === 'claimed') return { kind: 'replayed', sessionId: claim.outcome };
+  const grant = JSON.parse(claim.value) as CodeGrant;
   return grant.expiresAt <= nowMs ? { kind: 'expired' } : { kind: 'grant', grant };
 }
 
-export async function rememberRedeemedCode(store: FlowStore, code: string, sessionId: string): Promise<void> {
-  await store.put(redeemedKey(code), sessionId, REDEEMED_TTL_SECONDS);
+/** Records the session a redemption opened; false when the code was redeemed again meanwhile, and the session must end. */
+export async function recordRedemption(store: FlowStore, code: string, sessionId: string): Promise<boolean> {
+  return store.settle(codeKey(code), sessionId);
 }
 
 function codeKey(code: string): string {
   return `code:${digest(code)}`;
-}
-
-function redeemedKey(code: string): string {
-  return `code-redeemed:${digest(code)}`;
 }
 
 function digest(value: string): string {

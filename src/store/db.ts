@@ -51,12 +51,25 @@ export interface SessionsTable {
   revoked_reason: string | null;
   user_agent: string | null;
   ip: string | null;
+  /** SHA-256 of the family tag its refresh tokens share; null until a session opened before it was kept rotates. */
+  refresh_family: string | null;
+  /** How many times its refresh token was rotated. */
+  rotations: Generated<number>;
 }
 
 export interface SpentRefreshTokensTable {
   hash: string;
   session_id: string;
   spent_at: Timestamp;
+  /** The rotation that spent it (the session's `rotations` after it); null for tokens spent before it was kept. */
+  generation: number | null;
+}
+
+/** Secrets roost makes for itself (the refresh token chain), sealed with ENCRYPTION_KEY. */
+export interface SealedSecretsTable {
+  name: string;
+  sealed: string;
+  created_at: Timestamp;
 }
 
 export interface Database {
@@ -64,6 +77,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   sessions: SessionsTable;
   spent_refresh_tokens: SpentRefreshTokensTable;
+  sealed_secrets: SealedSecretsTable;
 }
 
 export type Db = Kysely<Database>;

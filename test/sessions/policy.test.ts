@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { hashRefreshToken, isWellFormedRefreshToken, newRefreshToken, nextRefreshToken, refreshChainKey } from '../../src/sessions/refresh-tokens.js';
+import { hashRefreshToken, isWellFormedRefreshToken, legacyChainKey, legacyNextRefreshToken, newRefreshToken, nextRefreshToken, refreshFamily } from '../../src/sessions/refresh-tokens.js';
 import { decideRefresh, isPurgeable, purgeCutoffs, sessionEndsAt, type PresentedSession, type PurgeCutoffs, type SessionLifetime } from '../../src/sessions/policy.js';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -24,6 +24,9 @@ t.test('decideRefresh', async (t) => {
     ['a spent token within the grace window whose child is live', { spentAt: new Date(NOW - 10_000), childIsLive: true }, 'repeat'],
     ['a spent token just past the grace window', { spentAt: new Date(NOW - 10_001), childIsLive: true }, 'reuse'],
     ['a spent token whose child was rotated already', { spentAt: new Date(NOW - 1), childIsLive: false }, 'reuse'],
+    ['a token of the session older than the spent tokens kept', { spentAt: 'forgotten' }, 'reuse'],
+    ['revoked wins over a forgotten token', { revokedAt: new Date(NOW - 1), spentAt: 'forgotten' }, 'revoked'],
+    ['expiry wins over a forgotten token', { expiresAt: new Date(NOW), spentAt: 'forgotten' }, 'expired'],
   ];
   for (const [name, change, expected] of cases) t.equal(decideRefresh({ ...live, ...change }, NOW, times), expected, name);
   t.equal(decideRefresh({ ...live, spentAt: new Date(NOW), childIsLive: true }, NOW, { ...times, graceSeconds: 0 }), 'repeat', 'grace 0 still covers the same instant');
@@ -88,10 +91,22 @@ t.test('refresh tokens', async (t) => {
   for (const bad of ['', 'a'.repeat(42), 'a'.repeat(44), `${'a'.repeat(42)}=`, `${'a'.repeat(42)}+`]) t.notOk(isWellFormedRefreshToken(bad), JSON.stringify(bad));
   // SHA-256 of "abc", base64url (FIPS 180-2 example).
   t.equal(hashRefreshToken('abc'), 'ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
-  const key = refreshChainKey(Buffer.alloc(32, 1));
+  const key = Buffer.alloc(32, 1);
   const next = nextRefreshToken(key, token);
   t.ok(isWellFormedRefreshToken(next), 'a child has the shape of a token');
   t.equal(nextRefreshToken(key, token), next, 'derivation is repeatable');
-  t.not(nextRefreshToken(refreshChainKey(Buffer.alloc(32, 2)), token), next, 'and depends on the key');
+  t.not(nextRefreshToken(Buffer.alloc(32, 2), token), next, 'and depends on the key');
   t.not(nextRefreshToken(key, next), next);
+  t.equal(refreshFamily(next), refreshFamily(token), 'a child keeps its parent\'s family');
+  t.equal(refreshFamily(nextRefreshToken(key, next)), refreshFamily(token), 'and so does every later one');
+  t.equal(next.slice(0, 21), token.slice(0, 21), 'the family is the first half of the token');
+  t.not(refreshFamily(newRefreshToken()), refreshFamily(token), 'each sign-in starts a family of its own');
+  t.not(refreshFamily(token), hashRefreshToken(token), 'the family hash does not give away the token hash');
+  // The derivation of earlier versions, still checked for a repeat of their rotations.
+  const legacy = legacyNextRefreshToken(legacyChainKey(Buffer.alloc(32, 1)), token);
+  t.ok(isWellFormedRefreshToken(legacy));
+  t.not(legacy, next);
+  t.equal(legacyNextRefreshToken(legacyChainKey(Buffer.alloc(32, 1)), token), legacy, 'repeatable');
+  // What the version before the chain secret derived for this parent and ENCRYPTION_KEY.
+  t.equal(legacyNextRefreshToken(legacyChainKey(Buffer.alloc(32, 1)), 'A'.repeat(43)), 'rRPoXC6akjK9x7qbaUmy6H5dhq9NmVFSz-mbwbA8Os8', 'the same token as before');
 });

@@ -112,15 +112,36 @@ t.test('reuse of a spent token after the grace window ends the whole session', a
 
 t.test('grace window: two tabs refreshing the same token at once both get the same new token', async (t) => {
   const first = await signedIn();
-  const [a, b] = await Promise.all([refresh(first.refresh_token), refresh(first.refresh_token)]);
-  t.equal(a.status, 200);
-  t.equal(b.status, 200);
-  t.equal(a.json.refresh_token, b.json.refresh_token, 'one live token for the session, not two');
+  const sid = decodeJwt(first.access_token).sid as string;
+  const repeats = () => roost.logs.filter((line) => line.msg === 'refresh repeated within the grace window: the same new token again' && line.sessionId === sid);
+  let token = first.refresh_token;
+  const rounds = 8;
+  for (let round = 0; round < rounds; round++) {
+    // Both requests wait on one gate and leave together when it opens.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const both = Promise.all([gate.then(() => refresh(token)), gate.then(() => refresh(token, 'json'))]);
+    open();
+    const [a, b] = await both;
+    t.equal(a.status, 200, `round ${round}`);
+    t.equal(b.status, 200, `round ${round}`);
+    t.equal(a.json.refresh_token, b.json.refresh_token, `round ${round}: one live token for the session, not two`);
+    t.equal(repeats().length, round + 1, `round ${round}: one of them was answered by the grace window`);
+    t.equal((await sessionRow(sid)).revoked_at, null, `round ${round}: the session is alive`);
+    token = a.json.refresh_token as string;
+    clock += 60_000;
+  }
+  const parent = token;
+  const child = (await refresh(parent)).json.refresh_token as string;
   clock += 9_000;
-  const late = await refresh(first.refresh_token);
+  const late = await refresh(parent);
   t.equal(late.status, 200, 'within REFRESH_REUSE_GRACE');
-  t.equal(late.json.refresh_token, a.json.refresh_token);
-  const next = await refresh(a.json.refresh_token as string);
+  t.equal(late.json.refresh_token, child);
+  t.equal(repeats().length, rounds + 1, 'a late repeat takes the same branch');
+  // The requests overlapped: in some rounds both found the token live and one lost the rotation to the other.
+  const overlapped = repeats().filter((line) => line.concurrent === true).length;
+  t.ok(overlapped > 0, `in ${overlapped} of ${rounds} rounds one refresh lost the rotation to the other and was answered by the grace window`);
+  const next = await refresh(child);
   t.equal(next.status, 200, 'the shared new token rotates normally');
 });
 

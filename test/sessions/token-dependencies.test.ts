@@ -11,7 +11,8 @@ import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
 
 const { redis, databaseUrl, redisUrl } = await startDependencyProxies(t);
 const roost = await startRoost(t, { env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } });
-const RETURN_TO = `${APP_ORIGIN}/callback`;
+// One of the redirect URIs the test roost registers.
+const RETURN_TO = `${APP_ORIGIN}/cb`;
 
 async function token(form: Record<string, string>) {
   const response = await fetch(`${roost.url}/token`, { method: 'POST', body: new URLSearchParams(form) });

@@ -35,6 +35,47 @@ function contract(name: string, make: () => Promise<{ store: FlowStore; advance:
       t.equal(await store.take('short'), null);
       t.equal(await store.take('long'), 'v');
     });
+    await t.test('a claim hands the value out once and leaves a mark', async (t) => {
+      await store.put('code-1', '{"v":1}', 60);
+      t.same(await store.claim('code-1', 600), { kind: 'value', value: '{"v":1}' });
+      t.equal(await store.settle('code-1', 'session-1'), true, 'the first claim records its outcome');
+      t.same(await store.claim('code-1', 600), { kind: 'claimed', outcome: 'session-1' }, 'a later claim is told what the first led to');
+      t.same(await store.claim('code-1', 600), { kind: 'claimed', outcome: 'session-1' }, 'and so is every one after it');
+      t.equal(await store.settle('code-1', 'session-2'), false, 'an outcome is recorded once');
+    });
+    await t.test('a claim before the first one settled makes its settle fail', async (t) => {
+      await store.put('code-2', '{"v":2}', 60);
+      t.same(await store.claim('code-2', 600), { kind: 'value', value: '{"v":2}' });
+      t.same(await store.claim('code-2', 600), { kind: 'claimed', outcome: null }, 'claimed, nothing settled yet');
+      t.equal(await store.settle('code-2', 'session-1'), false, 'the first claim learns it was claimed again');
+      t.same(await store.claim('code-2', 600), { kind: 'claimed', outcome: null }, 'still nothing to tell');
+    });
+    await t.test('an unknown key claims and settles nothing', async (t) => {
+      t.same(await store.claim('never-put', 600), { kind: 'absent' });
+      t.equal(await store.settle('never-put', 'session-1'), false);
+      t.same(await store.claim('never-put', 600), { kind: 'absent' }, 'settle left nothing behind');
+    });
+    await t.test('of many concurrent claims, exactly one gets the value; the others find it claimed', async (t) => {
+      await store.put('code-race', '{"prize":true}', 60);
+      const claims = await Promise.all(Array.from({ length: 20 }, () => store.claim('code-race', 600)));
+      t.equal(claims.filter((c) => c.kind === 'value').length, 1);
+      t.equal(claims.filter((c) => c.kind === 'claimed' && c.outcome === null).length, 19);
+      t.equal(await store.settle('code-race', 'session-1'), false, 'claimed again before it settled');
+    });
+    await t.test('the mark lasts its own TTL, not the value\'s', async (t) => {
+      await store.put('code-ttl', '{}', 1);
+      t.same(await store.claim('code-ttl', 3), { kind: 'value', value: '{}' });
+      await advance(1.2);
+      t.same(await store.claim('code-ttl', 3), { kind: 'claimed', outcome: null }, 'past the value\'s TTL');
+      await advance(2);
+      t.same(await store.claim('code-ttl', 3), { kind: 'absent' }, 'past the mark\'s');
+      t.equal(await store.settle('code-ttl', 'session-1'), false);
+    });
+    await t.test('an expired value is not claimed', async (t) => {
+      await store.put('code-expired', '{}', 1);
+      await advance(1.2);
+      t.same(await store.claim('code-expired', 600), { kind: 'absent' });
+    });
     await t.test('ping answers', async (t) => {
       await t.resolves(store.ping());
     });

@@ -8,9 +8,9 @@ import { AppError } from '../../errors.js';
 import { parseLogoutRequest, type LogoutRequestBody } from '../../sessions/logout-params.js';
 import { bodySchema, loadOpenApi } from '../../contract/openapi.js';
 import { compileRequestSchema, describeBodyError } from '../request-schemas.js';
-import { hashRefreshToken, isWellFormedRefreshToken } from '../../sessions/refresh-tokens.js';
+import { hashRefreshToken, isWellFormedRefreshToken, refreshFamily } from '../../sessions/refresh-tokens.js';
 import { checkReturnTo } from '../../sign-in/return-to.js';
-import { findSessionByRefreshHash, revokeSession } from '../../sessions/queries.js';
+import { findSessionByRefreshFamily, findSessionByRefreshHash, revokeSession } from '../../sessions/queries.js';
 import { omitEmptyParameters } from '../../sessions/token-params.js';
 import { createBearerAuth } from '../bearer.js';
 
@@ -49,7 +49,10 @@ export const logoutRoutes: FastifyPluginAsync<RouteOptions> = async (app, { conf
       if (typeof sid === 'string') ended.add(sid);
     }
     if (params.refreshToken !== undefined && isWellFormedRefreshToken(params.refreshToken)) {
-      const found = await findSessionByRefreshHash(deps.db, hashRefreshToken(params.refreshToken));
+      // A token older than the spent ones still kept names its session by its family.
+      const found =
+        (await findSessionByRefreshHash(deps.db, hashRefreshToken(params.refreshToken))) ??
+        (await findSessionByRefreshFamily(deps.db, refreshFamily(params.refreshToken)));
       if (found) ended.add(found.row.id);
     }
     for (const sid of ended) {

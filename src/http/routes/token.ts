@@ -20,7 +20,9 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   const grants: GrantDeps = {
     ...deps,
     config,
-    onReuse: (sessionId) => app.log.warn({ sessionId }, 'refresh token or code reuse: session ended'),
+    onReuse: (sessionId, reuse) => app.log.warn({ sessionId, reuse }, 'refresh token or code reuse: session ended'),
+    onRepeat: (sessionId, derivation, concurrent) =>
+      app.log.info({ sessionId, derivation, concurrent }, 'refresh repeated within the grace window: the same new token again'),
   };
 
   // §5.1: token responses, errors included, must not be cached.
