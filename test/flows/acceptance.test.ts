@@ -3,9 +3,10 @@
 // refresh refused. The app's calls carry its Origin, as fetch() does.
 import { createHash, randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { Browser, fragmentOf } from '../helpers/browser.js';
+import { addedTo } from '../helpers/back-at-app.js';
+import { Browser } from '../helpers/browser.js';
 import { signIn } from '../helpers/flow.js';
-import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
+import { APP_ORIGIN, APP_URL, startRoost } from '../helpers/roost.js';
 
 const roost = await startRoost(t);
 
@@ -45,20 +46,27 @@ async function walk(t: Test, first: { access_token: string; refresh_token: strin
 }
 
 t.test('fragment mode', async (t) => {
-  const callback = await signIn(new Browser(), roost, { returnTo: `${APP_ORIGIN}/app` });
-  const answer = fragmentOf(callback.location);
-  await walk(t, { access_token: answer.get('access_token') as string, refresh_token: answer.get('refresh_token') as string });
+  const state = randomBytes(16).toString('base64url');
+  const callback = await signIn(new Browser(), roost, { returnTo: APP_URL, loginQuery: { state } });
+  t.equal(callback.status, 302);
+  const answer = addedTo(callback.location, APP_URL);
+  t.same(Object.keys(answer ?? {}), ['access_token', 'token_type', 'expires_in', 'refresh_token', 'state'], `the tokens in the fragment of ${APP_URL}`);
+  t.equal(answer?.state, state, 'the state comes back');
+  await walk(t, { access_token: answer?.access_token as string, refresh_token: answer?.refresh_token as string });
 });
 
 t.test('code mode with PKCE', async (t) => {
   const verifier = randomBytes(48).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(16).toString('base64url');
-  const returnTo = `${APP_ORIGIN}/app`;
+  // A registered URL with a query of its own: the code and state are added after it.
+  const returnTo = `${APP_ORIGIN}/callback?tab=2`;
   const callback = await signIn(new Browser(), roost, { returnTo, loginQuery: { code_challenge: challenge, code_challenge_method: 'S256', state } });
-  const location = new URL(callback.location as string);
-  t.equal(location.searchParams.get('state'), state, 'the state comes back');
-  const code = location.searchParams.get('code') as string;
+  t.equal(callback.status, 302);
+  const answer = addedTo(callback.location, returnTo, 'query');
+  t.same(Object.keys(answer ?? {}), ['code', 'state'], `a code added to the query of ${returnTo}: ${callback.location}`);
+  t.equal(answer?.state, state, 'the state comes back');
+  const code = answer?.code as string;
   const tokens = await api('POST', '/token', { form: { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: returnTo } });
   t.equal(tokens.status, 200, 'code redeemed');
   await walk(t, tokens.body as { access_token: string; refresh_token: string });

@@ -1,6 +1,8 @@
 // Postgres or Redis going away while roost runs: requests fail fast with a
-// 503 problem, nothing hangs, and service resumes by itself.
+// 503 problem (a sign-in callback, back at the app with
+// error=temporarily_unavailable), nothing hangs, and service resumes by itself.
 import t from 'tap';
+import { addedTo, failedSignIns, failureLine } from '../helpers/back-at-app.js';
 import { Browser, fragmentOf } from '../helpers/browser.js';
 import { startDependencyProxies } from '../helpers/dependency-proxies.js';
 import { signIn } from '../helpers/flow.js';
@@ -37,7 +39,7 @@ t.test('Redis away: /login answers 503 store_unavailable at once, then recovers'
   t.ok(await eventually(async () => (await new Browser().get(loginUrl)).status === 302), 'sign-in starts again');
 });
 
-t.test('Postgres away: /me and the callback answer 503 database_unavailable, then recover', async (t) => {
+t.test('Postgres away: /me answers 503 database_unavailable, the callback sends the app temporarily_unavailable, then both recover', async (t) => {
   const token = fragmentOf((await signIn(new Browser(), roost)).location).get('access_token') as string;
   const me = () => fetch(`${roost.url}/me`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: await r.text() }));
 
@@ -47,13 +49,26 @@ t.test('Postgres away: /me and the callback answer 503 database_unavailable, the
   t.match(down.json, { code: 'database_unavailable' });
   t.ok(down.ms < 5000, `answered in ${Math.round(down.ms)} ms`);
 
-  const callback = await timed(() => signIn(new Browser(), roost));
-  t.equal(callback.status, 503);
-  t.match(callback.json, { code: 'database_unavailable' });
+  const before = await failedSignIns(roost.url);
+  const logged = roost.logs.length;
+  const started = performance.now();
+  const callback = await signIn(new Browser(), roost, { loginQuery: { state: 'pg-down' } });
+  const ms = performance.now() - started;
+  t.equal(callback.status, 302, 'the callback sends the browser back to the app');
+  t.same(
+    addedTo(callback.location, `${APP_ORIGIN}/signed-in`),
+    { error: 'temporarily_unavailable', error_description: 'The database did not answer; try again shortly', state: 'pg-down' },
+    'with an error worth retrying, and no tokens',
+  );
+  t.ok(ms < 5000, `the whole sign-in took ${Math.round(ms)} ms`);
+  t.equal((await failedSignIns(roost.url))('database_unavailable'), before('database_unavailable') + 1, 'counted under database_unavailable');
+  t.match(failureLine(roost.logs.slice(logged), 'database_unavailable'), { level: 50, msg: 'request failed' }, 'logged as a failure');
 
   await postgres.restore();
   t.ok(await eventually(async () => (await me()).status === 200), '/me answers again');
-  t.equal((await signIn(new Browser(), roost)).status, 302, 'sign-in completes again');
+  const again = await signIn(new Browser(), roost);
+  t.equal(again.status, 302, 'sign-in completes again');
+  t.ok(fragmentOf(again.location).get('access_token'), 'with tokens');
 });
 
 t.test('Postgres away: refresh and logout answer 503 at once, and the refresh token survives', async (t) => {

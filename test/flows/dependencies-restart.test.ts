@@ -1,8 +1,11 @@
 // A real redis-server and a real Postgres, started by this test on ports of
 // their own, stopped, frozen and started again while roost runs: requests
-// that need the missing dependency get a prompt 503, the others carry on,
-// and service resumes by itself when the dependency is back.
+// that need the missing dependency get a prompt 503 (a sign-in callback whose
+// flow was read, a prompt way back to the app with
+// error=temporarily_unavailable), the others carry on, and service resumes by
+// itself when the dependency is back.
 import t from 'tap';
+import { addedTo, failedSignIns, failureLine } from '../helpers/back-at-app.js';
 import { Browser, fragmentOf } from '../helpers/browser.js';
 import { consent, signIn } from '../helpers/flow.js';
 import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
@@ -29,18 +32,19 @@ interface Timed {
   readonly status: number;
   readonly code: unknown;
   readonly ms: number;
+  readonly location: string | null;
 }
 
-async function timed(work: () => Promise<{ status: number; body: string }>): Promise<Timed> {
+async function timed(work: () => Promise<{ status: number; body: string; location?: string | null }>): Promise<Timed> {
   const started = performance.now();
-  const { status, body } = await work();
+  const { status, body, location = null } = await work();
   let code: unknown;
   try {
     code = (JSON.parse(body) as { code?: unknown }).code;
   } catch {
     code = undefined;
   }
-  return { status, code, ms: Math.round(performance.now() - started) };
+  return { status, code, ms: Math.round(performance.now() - started), location };
 }
 
 const login = () => timed(() => new Browser().get(loginUrl));
@@ -107,15 +111,24 @@ t.test('Redis frozen: 503 after the command timeout, then it resumes', async (t)
   t.ok((await recovers(async () => (await login()).status === 302)) !== undefined, 'resumes when Redis answers again');
 });
 
-t.test('Postgres stopped: /me and the callback get 503 at once, /login carries on, and it all resumes', async (t) => {
+t.test('Postgres stopped: /me gets 503 and the callback sends the app temporarily_unavailable at once, /login carries on, and it all resumes', async (t) => {
   const browser = new Browser();
-  const { callbackUrl } = await consent(browser, roost);
+  const { callbackUrl } = await consent(browser, roost, { loginQuery: { state: 'while-pg-stops' } });
   await postgres.stop();
 
   const down = await me(token);
   t.match(down, { status: 503, code: 'database_unavailable' }, '/me');
+  const failedBefore = await failedSignIns(roost.url);
+  const logged = roost.logs.length;
   const finish = await timed(() => browser.get(callbackUrl));
-  t.match(finish, { status: 503, code: 'database_unavailable' }, '/login/callback');
+  t.match(finish, { status: 302 }, '/login/callback sends the browser back to the app');
+  t.same(
+    addedTo(finish.location, `${APP_ORIGIN}/signed-in`),
+    { error: 'temporarily_unavailable', error_description: 'The database did not answer; try again shortly', state: 'while-pg-stops' },
+    'with an error worth retrying, the state, and no tokens',
+  );
+  t.equal((await failedSignIns(roost.url))('database_unavailable'), failedBefore('database_unavailable') + 1, 'counted under database_unavailable');
+  t.match(failureLine(roost.logs.slice(logged), 'database_unavailable'), { level: 50, msg: 'request failed' }, 'logged as a failure');
   t.match(await login(), { status: 302 }, '/login needs no Postgres');
   t.match(await readiness(), { status: 503, checks: { postgres: 'down', redis: 'ok' } }, '/readyz names Postgres');
   measured['postgres stopped: /me'] = down.ms;

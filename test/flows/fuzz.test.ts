@@ -1,16 +1,21 @@
 // Property-based tests against a live roost: random, repeated, oversized
 // and malformed query strings, cookies and headers at /login,
 // /login/callback and /me. Whatever arrives: never a 5xx, never a token,
-// never a redirect off the allowlist, and every error is problem+json.
+// never a redirect off the allowlist (a callback that reaches a stored flow
+// without its browser goes back to that flow's app with access_denied and
+// nothing else), and every error is problem+json, or the sign-in routes'
+// HTML page for a browser that asks for text/html.
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
+import { addedTo } from '../helpers/back-at-app.js';
 import { hostileReturnTos } from '../helpers/hostile-return-to.js';
 import { APP_ORIGIN, startRoost } from '../helpers/roost.js';
 
 const roost = await startRoost(t);
 const RUNS = 80;
 const PROBLEM = 'application/problem+json; charset=utf-8';
+const PAGE = 'text/html; charset=utf-8';
 const JWT_SHAPE = /eyJ[\w-]{2,}\.eyJ[\w-]{2,}\.[\w-]+/;
 
 // A few real request tokens, so some callbacks reach a stored flow.
@@ -67,7 +72,11 @@ const headers = fc.record(
     cookie,
     'x-request-id': headerValue,
     'x-forwarded-for': headerValue,
-    accept: headerValue,
+    accept: fc.oneof(
+      { arbitrary: headerValue, weight: 3 },
+      // What browsers navigating send, and what API clients do.
+      fc.constantFrom('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'text/html', 'application/json', '*/*', 'application/problem+json'),
+    ),
     'content-type': headerValue,
   },
   { requiredKeys: [] },
@@ -85,13 +94,21 @@ async function send(path: string, requestHeaders: Record<string, string>): Promi
   return { status: response.status, location: response.headers.get('location'), contentType: response.headers.get('content-type'), body: await response.text() };
 }
 
-/** The properties every answer must have; returns a reason when one fails. */
-function judge(seen: Seen, allowedRedirect: (location: string) => boolean): true {
+/** A browser navigating asks for text/html; the sign-in routes answer it with a page (src/http/problem-page.ts). */
+const asksForPage = (accept: string | undefined) => accept !== undefined && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
+
+/** The properties every answer must have; throws with the reason when one fails. */
+function judge(seen: Seen, allowedRedirect: (location: string) => boolean, page = false): true {
   if (seen.status >= 500) throw new Error(`${seen.status}: ${seen.body.slice(0, 300)}`);
   if (seen.body.includes('access_token') || JWT_SHAPE.test(seen.body)) throw new Error(`a token in the body: ${seen.body.slice(0, 300)}`);
   if (seen.location !== null && (seen.location.includes('access_token') || JWT_SHAPE.test(seen.location))) throw new Error(`a token in Location: ${seen.location}`);
   if (seen.status >= 300 && seen.status < 400 && !allowedRedirect(seen.location ?? '')) throw new Error(`redirect to ${seen.location}`);
-  if (seen.status >= 400) {
+  // 431 comes from Node's parser, before any route: problem+json whatever was asked.
+  if (seen.status >= 400 && page && seen.status !== 431) {
+    if (seen.contentType !== PAGE) throw new Error(`${seen.status} as ${seen.contentType} to a browser that asked for text/html`);
+    const shown = /Error code: <code>([a-z_]+)<\/code> \((\d{3})\)/.exec(seen.body);
+    if (!shown || Number(shown[2]) !== seen.status) throw new Error(`not a problem page: ${seen.body.slice(0, 300)}`);
+  } else if (seen.status >= 400) {
     if (seen.contentType !== PROBLEM) throw new Error(`${seen.status} as ${seen.contentType}`);
     const problem = JSON.parse(seen.body) as { status?: unknown; code?: unknown; type?: unknown };
     if (problem.status !== seen.status || typeof problem.code !== 'string' || problem.type !== `urn:roost:problem:${problem.code}`) throw new Error(`not a problem: ${seen.body}`);
@@ -101,6 +118,20 @@ function judge(seen: Seen, allowedRedirect: (location: string) => boolean): true
 
 const toTwitter = (location: string) => location.startsWith(`${roost.providerUrl}/oauth/authenticate?oauth_token=`);
 const nowhere = () => false;
+/**
+ * No random callback carries a flow's browser binding: one that names a
+ * stored flow goes back to that flow's app (all were started with
+ * return_to=APP_ORIGIN/) refused, with exactly an error and its description.
+ */
+const refusedAtApp = (location: string) => {
+  const added = addedTo(location, `${APP_ORIGIN}/`);
+  return (
+    added !== null &&
+    Object.keys(added).join() === 'error,error_description' &&
+    added.error === 'access_denied' &&
+    added.error_description === 'This sign-in was started in another browser or tab; start again here'
+  );
+};
 const tally = new Map<string, number>();
 const count = (route: string, status: number) => tally.set(`${route} ${status}`, (tally.get(`${route} ${status}`) ?? 0) + 1);
 
@@ -109,7 +140,8 @@ t.test('/login', async (t) => {
     fc.asyncProperty(query, headers, async (q, h) => {
       const seen = await send(`/login?${q}`, h);
       count('/login', seen.status);
-      return judge(seen, toTwitter);
+      if (seen.contentType === PAGE) count('/login page', seen.status);
+      return judge(seen, toTwitter, asksForPage(h.accept));
     }),
     { numRuns: RUNS },
   );
@@ -122,7 +154,8 @@ t.test('/login/callback', async (t) => {
       const seen = await send(`/login/callback?${q}`, h);
       count('/login/callback', seen.status);
       // No random callback can carry the flow's browser binding, so it never signs in.
-      return judge(seen, nowhere);
+      if (seen.contentType === PAGE) count('/login/callback page', seen.status);
+      return judge(seen, refusedAtApp, asksForPage(h.accept));
     }),
     { numRuns: RUNS },
   );
@@ -167,11 +200,17 @@ t.test('malformed requests, byte for byte', async (t) => {
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
       count('raw', status);
       if (!(status >= 200 && status < 500)) throw new Error(`status ${status}: ${answer.slice(0, 200)}`);
+      // Host: x is not PUBLIC_URL's host: /login moves the browser there first, and nowhere else.
+      if (status >= 300 && status < 400) {
+        const location = /\r\nlocation: ([^\r]*)/i.exec(head)?.[1] ?? '';
+        if (path !== '/login' || !location.startsWith(`${roost.url}/login?`)) throw new Error(`${path} redirected to ${location}`);
+      }
       if (status >= 400 && !/content-type: application\/problem\+json/i.test(head)) throw new Error(`${status} without problem+json: ${head}`);
       if (status >= 400) JSON.parse(body);
       return !JWT_SHAPE.test(answer);
     }),
-    { numRuns: 60 },
+    // Always tried: a backslash in the query of a /login that is moved to PUBLIC_URL's host.
+    { numRuns: 60, examples: [['/login', '\\', '', false]] },
   );
   t.pass('no counterexample');
 });
@@ -183,4 +222,5 @@ t.test('roost still works afterwards', async (t) => {
   t.equal(login.status, 302);
   t.ok([...tally.keys()].some((key) => key.startsWith('/login 302')), 'some random /login requests were valid');
   t.ok([...tally.keys()].filter((key) => key.startsWith('/login/callback')).length >= 2, 'the callback answered in more than one way');
+  t.ok([...tally.keys()].some((key) => / page /.test(key)), 'a browser asking for text/html was answered with a page');
 });

@@ -1,10 +1,13 @@
 // Nothing secret reaches the logs, even at LOG_LEVEL=trace: full sign-ins,
 // a cancelled one, Twitter, Redis and Postgres failing, bad tokens and
 // broken requests. Every line is captured and searched for every secret.
+// A failed callback's way back to the app (its error_description) carries
+// none of them either.
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import t from 'tap';
 import { decryptSecret } from '../../src/keys/crypto-box.js';
+import { addedTo } from '../helpers/back-at-app.js';
 import { Browser, fragmentOf } from '../helpers/browser.js';
 import { startDependencyProxies } from '../helpers/dependency-proxies.js';
 import { answer, hang, reset, startFakeTwitter, twitterError, WORKING, type Behaviour, type Endpoint } from '../helpers/fake-twitter.js';
@@ -83,6 +86,12 @@ async function flow(callbackQuery: (tokens: ReturnType<typeof issueFreshTokens>,
 }
 const approved = (tokens: { requestToken: string }, verifier: string) => `oauth_token=${tokens.requestToken}&oauth_verifier=${verifier}`;
 
+/** The secrets known so far that a redirect's Location carries, raw or decoded. */
+function secretsIn(location: string | null): string[] {
+  const texts = [location ?? '', ...Object.values(addedTo(location, `${APP_ORIGIN}/`) ?? {})];
+  return [...secrets].filter(([, value]) => texts.some((text) => text.includes(value))).map(([label]) => label);
+}
+
 t.test('a successful sign-in, and /me with its token', async (t) => {
   const { callback, token } = await flow(approved);
   t.equal(callback.status, 302);
@@ -153,7 +162,7 @@ t.test('a code-mode sign-in (PKCE), its redemption, refreshes and logouts', asyn
   secrets.set('refresh token of the second code', tokens.json.refresh_token as string);
   const bearer = { authorization: `Bearer ${tokens.json.access_token}` };
   t.equal((await fetch(`${roost.url}/me`, { headers: bearer })).status, 200);
-  const out = await postSecret('/logout body (form)', '/logout', new URLSearchParams({ refresh_token: tokens.json.refresh_token as string, return_to: `${APP_ORIGIN}/bye` }).toString(), form, bearer);
+  const out = await postSecret('/logout body (form)', '/logout', new URLSearchParams({ refresh_token: tokens.json.refresh_token as string, return_to: `${APP_ORIGIN}/bye?x=1` }).toString(), form, bearer);
   t.equal(out.status, 303);
   const outAgain = await postSecret('/logout body (JSON)', '/logout', JSON.stringify({ refresh_token: tokens.json.refresh_token, return_to: 'not a uri' }), 'application/json', bearer);
   t.equal(outAgain.status, 400, 'a refused logout');
@@ -161,8 +170,8 @@ t.test('a code-mode sign-in (PKCE), its redemption, refreshes and logouts', asyn
 });
 
 t.test('a cancelled sign-in', async (t) => {
-  const { callback } = await flow((tokens) => `denied=${tokens.requestToken}`);
-  t.match(callback.location, /#error=access_denied$/);
+  const { callback } = await flow((tokens) => `denied=${tokens.requestToken}`, { state: 'cancelled' });
+  t.equal(callback.location, `${APP_ORIGIN}/#error=access_denied&error_description=The+user+did+not+authorize+the+app+at+Twitter&state=cancelled`);
 });
 
 t.test('a replayed callback and a callback from another browser', async (t) => {
@@ -173,24 +182,33 @@ t.test('a replayed callback and a callback from another browser', async (t) => {
   const stranger = new Browser();
   stranger.cookies.set('roost_flow', secret('forged-cookie'));
   secrets.set('forged cookie', stranger.cookies.get('roost_flow') as string);
-  t.equal((await stranger.get(`${roost.url}/login/callback?${approved(tokens, verifier)}`)).status, 403);
+  const mismatch = await stranger.get(`${roost.url}/login/callback?${approved(tokens, verifier)}`);
+  t.equal(mismatch.status, 302);
+  t.equal(addedTo(mismatch.location, `${APP_ORIGIN}/`)?.error, 'access_denied', 'the app hears the sign-in was refused');
+  t.same(secretsIn(mismatch.location), [], 'no secret in the way back to the app');
   t.equal((await stranger.get(`${roost.url}/login/callback?${approved(tokens, verifier)}`)).status, 400);
 });
 
-const twitterFailures: Array<[string, Endpoint, Behaviour]> = [
-  ['Twitter answers 500 at access_token', 'access_token', answer(500, 'oops')],
-  ['Twitter refuses the verifier', 'access_token', answer(401, 'Error processing your OAuth request: Invalid oauth_verifier parameter')],
-  ['Twitter error 32 at verify_credentials', 'verify_credentials', twitterError(401, 32, 'Could not authenticate you.')],
-  ['Twitter resets the connection at verify_credentials', 'verify_credentials', reset],
-  ['Twitter hangs at access_token', 'access_token', hang],
+const twitterFailures: Array<[string, Endpoint, Behaviour, string]> = [
+  ['Twitter answers 500 at access_token', 'access_token', answer(500, 'oops'), 'temporarily_unavailable'],
+  ['Twitter refuses the verifier', 'access_token', answer(401, 'Error processing your OAuth request: Invalid oauth_verifier parameter'), 'access_denied'],
+  ['Twitter error 32 at verify_credentials', 'verify_credentials', twitterError(401, 32, 'Could not authenticate you.'), 'server_error'],
+  ['Twitter resets the connection at verify_credentials', 'verify_credentials', reset, 'temporarily_unavailable'],
+  ['Twitter hangs at access_token', 'access_token', hang, 'temporarily_unavailable'],
 ];
-for (const [name, endpoint, behaviour] of twitterFailures) {
+for (const [name, endpoint, behaviour, error] of twitterFailures) {
   t.test(name, async (t) => {
-    const { callback } = await flow((tokens, verifier) => {
-      twitter.behaviours[endpoint] = remember(endpoint, behaviour);
-      return approved(tokens, verifier);
-    });
-    t.ok(callback.status >= 400, `${callback.status}`);
+    const { callback, token } = await flow(
+      (tokens, verifier) => {
+        twitter.behaviours[endpoint] = remember(endpoint, behaviour);
+        return approved(tokens, verifier);
+      },
+      { state: 'failing' },
+    );
+    t.equal(callback.status, 302);
+    t.match(addedTo(callback.location, `${APP_ORIGIN}/`), { error, error_description: String, state: 'failing' }, `back at the app with ${error}`);
+    t.notOk(token, 'no token');
+    t.same(secretsIn(callback.location), [], 'no secret in the way back to the app');
   });
 }
 
@@ -201,22 +219,35 @@ t.test('Twitter echoes the tokens it was sent in its error', async (t) => {
     );
     return approved(tokens, verifier);
   });
-  t.equal(callback.status, 502);
+  t.equal(callback.status, 302);
+  t.match(addedTo(callback.location, `${APP_ORIGIN}/`), { error: 'server_error', error_description: /Twitter error 32/ });
+  t.same(secretsIn(callback.location), [], "none of what Twitter echoed is sent on to the app");
+  t.notMatch(decodeURIComponent(callback.location ?? ''), /oauth_signature|OAuth oauth_/, 'nor any part of the Authorization header');
 });
 
 t.test('Redis away while a flow is stored', async (t) => {
   await redis.cut();
-  t.teardown(() => redis.restore());
   issueFreshTokens();
-  const login = await new Browser().get(`${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`);
-  t.equal(login.status, 503);
+  const start = () => new Browser().get(`${roost.url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`);
+  t.equal((await start()).status, 503);
+  await redis.restore();
+  // The store reconnects on its own; the next test needs it back.
+  let back = false;
+  for (let attempt = 0; attempt < 60 && !back; attempt++) {
+    back = (await start()).status === 302;
+    if (!back) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.ok(back, 'sign-ins start again once Redis is back');
 });
 
 t.test('Postgres away while the user is stored', async (t) => {
   await postgres.cut();
   t.teardown(() => postgres.restore());
-  const { callback } = await flow(approved);
-  t.equal(callback.status, 503);
+  const { login, callback } = await flow(approved);
+  t.equal(login.status, 302, '/login needs no Postgres');
+  t.equal(callback.status, 302);
+  t.match(addedTo(callback.location, `${APP_ORIGIN}/`), { error: 'temporarily_unavailable', error_description: 'The database did not answer; try again shortly' });
+  t.same(secretsIn(callback.location), [], 'no secret in the way back to the app');
 });
 
 t.test('a request the HTTP parser refuses, cookie and all', async (t) => {

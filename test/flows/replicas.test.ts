@@ -14,6 +14,9 @@ import { createDefaultSandboxUsers } from '../../src/sandbox/users.js';
 
 // What the load balancer answers to; the test plays the balancer and picks a replica per request.
 const PUBLIC_URL = 'http://auth.roost.test';
+/** What the balancer adds to each request it passes on: the name the browser asked for. */
+const BALANCED = { 'x-forwarded-host': new URL(PUBLIC_URL).host };
+const RETURN_TO = `${APP_ORIGIN}/signed-in`;
 const users = createDefaultSandboxUsers();
 const sandbox = await startSandboxServer({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, users });
 t.teardown(() => sandbox.close());
@@ -27,7 +30,7 @@ function replicaEnv(databaseUrl: string, shared: Record<string, string>) {
     TWITTER_CONSUMER_KEY: CONSUMER_KEY,
     TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
     TWITTER_API_URL: sandbox.url,
-    RETURN_TO_ORIGINS: APP_ORIGIN,
+    RETURN_TO_URLS: RETURN_TO,
     ...shared,
   };
 }
@@ -51,7 +54,7 @@ async function query<T extends pg.QueryResultRow>(databaseUrl: string, text: str
 /** Starts a sign-in on one replica and finishes it on another; returns the token and the callback URL used. */
 async function signInAcross(start: string, finish: string, userIndex: number) {
   const browser = new Browser();
-  const login = await browser.get(`${start}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/home`)}`);
+  const login = await browser.get(`${start}/login?return_to=${encodeURIComponent(RETURN_TO)}`, BALANCED);
   if (login.status !== 302 || !login.location) throw new Error(`/login answered ${login.status}: ${login.body}`);
   const form = readConsentForm((await browser.get(login.location)).body);
   const decision = await browser.postForm(new URL(form.action ?? '', login.location).href, {
@@ -93,9 +96,15 @@ t.test('two replicas: one migration run, one key, a flow started on one finishes
     await ready.arrayBuffer();
   }
 
+  // Asked for by a replica's own address rather than through the balancer, /login first moves to PUBLIC_URL.
+  const direct = await new Browser().get(`${a}/login?return_to=${encodeURIComponent(RETURN_TO)}`);
+  t.equal(direct.status, 302);
+  t.equal(direct.location, `${PUBLIC_URL}/login?return_to=${encodeURIComponent(RETURN_TO)}`, 'a /login not on PUBLIC_URL is sent there');
+  t.notOk(direct.headers.get('set-cookie'), 'without starting a flow there');
+
   const first = await signInAcross(a, b, 0);
   t.equal(first.done.status, 302);
-  t.match(first.done.location, `${APP_ORIGIN}/home#access_token=`);
+  t.match(first.done.location, `${RETURN_TO}#access_token=`);
   const me = await fetch(`${a}/me`, { headers: { authorization: `Bearer ${first.token}` } });
   t.equal(me.status, 200, 'a token issued by B is accepted by A');
   t.match(await me.json(), { twitter_id: users[0]?.id_str });
