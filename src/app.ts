@@ -11,6 +11,7 @@ import type { Deps } from './deps.js';
 import { AppError } from './errors.js';
 import { corsOptions, notFoundCorsHeaders } from './http/cors.js';
 import { answerClientError, sendProblem, serializeProblem, toAppError } from './http/problems.js';
+import { PROBLEM_PAGE_CSP, problemPage, registeredApps, wantsPage } from './http/problem-page.js';
 import type { RouteOptions } from './http/route-options.js';
 import { accountRoutes } from './http/routes/account.js';
 import { docsRoutes } from './http/routes/docs.js';
@@ -59,6 +60,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   // every answer, from the first hook or, for what the router refuses
   // before any hook runs, from frameworkErrors.
   const security = securityHeaders(config.publicUrl);
+  const apps = registeredApps(config);
   const stampHeaders = (request: FastifyRequest, reply: FastifyReply) => reply.headers(security).header('x-request-id', request.id);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -118,7 +120,12 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     request.log.error({ route: request.routeOptions.url, status: reply.statusCode }, 'refused a redirect off the allowed origins');
     reply.removeHeader('location');
     const error = new AppError('internal_error', 'Something went wrong on our side');
-    reply.status(error.status).header('cache-control', 'no-store').type('application/problem+json; charset=utf-8');
+    reply.status(error.status).header('cache-control', 'no-store');
+    if (wantsPage(request)) {
+      reply.type('text/html; charset=utf-8').header('content-security-policy', PROBLEM_PAGE_CSP);
+      return done(null, problemPage(error, apps));
+    }
+    reply.type('application/problem+json; charset=utf-8');
     done(null, serializeProblem(error));
   });
   app.addHook('onResponse', (request, reply, done) => {

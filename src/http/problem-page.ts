@@ -3,16 +3,22 @@
 // than the problem+json an API client reads: what happened, what to do, and
 // links back to the apps that use this roost.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
 import type { AppError } from '../errors.js';
 import { escapeHtml } from './html.js';
 
 // No script, no outside resource; the one inline style block is all the page has.
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+export const PROBLEM_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** A browser navigating sends `Accept: text/html,…`; fetch() and API clients send `*\/*` or JSON. */
 export function wantsPage(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
   return typeof accept === 'string' && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
+}
+
+/** The origins of the registered redirect URIs: the apps a page can send a person back to. */
+export function registeredApps(config: Pick<Config, 'returnToUrls'>): string[] {
+  return [...new Set(config.returnToUrls.map((uri) => uri.origin))];
 }
 
 export function problemPage(error: AppError, apps: readonly string[]): string {
@@ -44,7 +50,7 @@ export function sendProblemPage(reply: FastifyReply, error: AppError, apps: read
     .status(error.status)
     .headers(error.headers)
     .header('cache-control', 'no-store')
-    .header('content-security-policy', CSP)
+    .header('content-security-policy', PROBLEM_PAGE_CSP)
     .type('text/html; charset=utf-8')
     .send(problemPage(error, apps));
 }

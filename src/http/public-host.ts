@@ -16,13 +16,26 @@ const PROXY_HEADERS = ['x-forwarded-host', 'x-forwarded-for', 'x-forwarded-proto
  * http: TLS ends in front of roost), or named no host at all.
  */
 export function publicHostRedirector(publicUrl: string): (request: FastifyRequest) => string | undefined {
-  const publicHost = new URL(publicUrl).host;
-  const behindTls = publicUrl.startsWith('https:');
+  const { host: publicHost, protocol } = new URL(publicUrl);
+  const defaultPort = protocol === 'https:' ? ':443' : ':80';
+  const behindTls = protocol === 'https:';
   return (request) => {
-    const { host } = request.headers;
-    if (host === undefined || host === '' || host.toLowerCase() === publicHost) return undefined;
-    if (behindTls && !request.protocol.startsWith('https')) return undefined;
+    const host = request.headers.host?.toLowerCase();
+    if (host === undefined || host === '' || host === publicHost || host === `${publicHost}${defaultPort}`) return undefined;
+    if (behindTls && request.protocol !== 'https') return undefined;
     if (PROXY_HEADERS.some((name) => request.headers[name] !== undefined)) return undefined;
-    return `${publicUrl}${request.url}`;
+    const target = samePathOn(request.url);
+    return target === undefined ? undefined : `${publicUrl}${target}`;
   };
+}
+
+/**
+ * The request's path and query, as a browser would send them again: a
+ * backslash (which browsers leave as it is in a query) percent-encoded. An
+ * absolute-form target (`GET http://host/login`), or one with characters no
+ * browser sends, is not moved.
+ */
+function samePathOn(url: string): string | undefined {
+  if (!url.startsWith('/') || url.startsWith('//') || /[\u0000-\u0020\u007f-\uffff]/.test(url)) return undefined;
+  return url.replace(/\\/g, '%5C');
 }

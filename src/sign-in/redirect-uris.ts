@@ -22,7 +22,8 @@ type Parsed = { readonly ok: true; readonly uri: RedirectUri } | { readonly ok: 
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 // The authority of a loopback URL, port included: what a loopback match ignores.
-const LOOPBACK_PORT = /^(http:\/\/(?:localhost|127\.0\.0\.1|\[::1\]))(?::\d{0,5})?(?=[/?]|$)/i;
+// What may follow it: a path, a query, roost's answer in the fragment, or nothing.
+const LOOPBACK_PORT = /^(http:\/\/(?:localhost|127\.0\.0\.1|\[::1\]))(?::\d{0,5})?(?=[/?#]|$)/i;
 
 /** One RETURN_TO_URLS entry, checked: an absolute http(s) URL without credentials or fragment. */
 export function parseRedirectUri(raw: string): Parsed {

@@ -61,12 +61,9 @@ export function hasCodeResponseParams(returnTo: string): boolean {
 
 /**
  * return_to with roost's answer added to its query (RFC 6749 §4.1.2 "MUST
- * retain" the existing query): what is there stays byte for byte.
+ * retain" the existing query): the string matched, byte for byte, then the
+ * answer. A registered URL never ends in `?` or `&`, nor has a fragment.
  */
 export function withQuery(returnTo: string, params: Record<string, string>): string {
-  const url = new URL(returnTo);
-  const added = new URLSearchParams(params).toString();
-  const existing = url.search.replace(/^\?/, '').replace(/&+$/, '');
-  url.search = existing === '' ? added : `${existing}&${added}`;
-  return url.href;
+  return `${returnTo}${returnTo.includes('?') ? '&' : '?'}${new URLSearchParams(params).toString()}`;
 }

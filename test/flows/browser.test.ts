@@ -121,7 +121,7 @@ async function browserTests(): Promise<void> {
     const tampered = `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
     // As if this tab had started the sign-in: the page keeps the state it sent in sessionStorage.
     await page.goto(url);
-    await page.evaluate(() => sessionStorage.setItem('roost-sandbox-state', 'sent-by-this-tab'));
+    await page.evaluate("sessionStorage.setItem('roost-sandbox-state', 'sent-by-this-tab')");
     // From another document: a fragment change alone would not load the page again.
     await page.goto('about:blank');
     await page.goto(`${url}/#access_token=${tampered}&token_type=Bearer&expires_in=900&state=sent-by-this-tab`);

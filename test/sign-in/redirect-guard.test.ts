@@ -10,7 +10,7 @@ import { APP_ORIGIN, APP_URL, startRoost } from '../helpers/roost.js';
 
 const config = {
   publicUrl: 'https://auth.example.com',
-  returnToUrls: ['https://app.example.com/', 'https://app.example.com/cb?x=1', `https://app.example.com/${'a'.repeat(2024)}`, 'http://localhost/cb'].map((raw) => {
+  returnToUrls: ['https://app.example.com/', 'https://app.example.com/cb?x=1', `https://app.example.com/${'a'.repeat(2024)}`, 'http://localhost/cb', 'http://127.0.0.1'].map((raw) => {
     const parsed = parseRedirectUri(raw);
     if (!parsed.ok) throw new Error(parsed.reason);
     return parsed.uri;
@@ -29,6 +29,11 @@ t.test('allowed: Twitter, roost itself, and registered URLs with roost’s answe
     'https://app.example.com/?code=c&state=s',
     'https://app.example.com/cb?x=1&code=c&state=s',
     'http://localhost:5173/cb#access_token=a',
+    // A bare loopback entry: the answer follows the authority straight away, on any port.
+    'http://127.0.0.1#access_token=a',
+    'http://127.0.0.1:8080#access_token=a&state=s',
+    'http://127.0.0.1:8080?code=c&state=s',
+    'http://127.0.0.1:8080',
     'https://app.example.com/cb?x=1#access_token=a.b.c&token_type=Bearer&expires_in=900',
     'https://app.example.com/#error=access_denied',
     // A return_to at its length limit, lengthened by the code and state of roost's answer.
@@ -81,6 +86,11 @@ t.test('a route that redirects off-origin answers 500 instead', async (t) => {
   t.equal(off.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   t.match(await off.json(), { code: 'internal_error' });
   t.ok(roost.logs.some((line) => line.msg === 'refused a redirect off the allowed origins'));
+  const page = await fetch(`${roost.url}/careless?to=${encodeURIComponent('https://evil.example/')}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  t.equal(page.status, 500);
+  t.equal(page.headers.get('location'), null);
+  t.equal(page.headers.get('content-type'), 'text/html; charset=utf-8', 'a browser gets a page, not raw JSON');
+  t.match(await page.text(), /<code>internal_error<\/code>/);
 
   const elsewhere = await fetch(`${roost.url}/careless?to=${encodeURIComponent(`${APP_ORIGIN}/x`)}`, { redirect: 'manual' });
   t.equal(elsewhere.status, 500, 'another path on the app’s origin is refused too');

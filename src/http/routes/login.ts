@@ -1,7 +1,7 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { toAppError } from '../problems.js';
-import { sendProblemPage, wantsPage } from '../problem-page.js';
+import { registeredApps, sendProblemPage, wantsPage } from '../problem-page.js';
 import { rateLimited, type RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
 import { flowCookie } from '../../sign-in/flow-cookie.js';
@@ -22,7 +22,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     metrics.signInsFailed.inc({ step: step(request), reason: toAppError(error, request).code });
   });
   // A person's browser gets a page; an API client, the problem+json of the app's own handler.
-  const apps = [...new Set(config.returnToUrls.map((uri) => uri.origin))];
+  const apps = registeredApps(config);
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (!wantsPage(request)) throw error;
     const appError = toAppError(error, request);
