@@ -19,8 +19,8 @@ import { generateSigningKey, openSigningKey, whyUnopenable, type SigningAlg, typ
 export interface KeyRing {
   /**
    * The key that signs new tokens, as of the last refresh. Throws an
-   * AppError `signing_key_unavailable` (503), whose detail tells the operator
-   * what to do, while this replica may not sign.
+   * AppError `signing_key_unavailable` (503) while this replica may not
+   * sign; its cause's message tells the operator what to do.
    */
   signingKey(): SigningKey;
   /** The published key set, its JWKS body and ETag, as of the last refresh. */
@@ -170,7 +170,11 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     signingKey: () => {
       const { signing, unusable } = snapshot as Snapshot;
       if (signing) return signing;
-      throw new AppError('signing_key_unavailable', (unusable as Unusable).detail, { cause: unusable?.cause });
+      // The client (an app, or a person's browser) learns that tokens cannot be issued now; what the
+      // operator should do stays in the cause, which /readyz and the log read.
+      throw new AppError('signing_key_unavailable', 'This server cannot issue tokens right now; try again shortly', {
+        cause: new Error((unusable as Unusable).detail, { cause: unusable?.cause }),
+      });
     },
     published: () => (snapshot as Snapshot).published,
     refresh,

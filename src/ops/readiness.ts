@@ -52,7 +52,7 @@ export async function checkReadiness(deps: ReadinessDeps, timeoutMs = READINESS_
     if (error instanceof AppError && error.code === 'signing_key_unavailable') {
       signingKey = 'unusable';
       // Names only a kid (public) and what to do: the operator reads it from the probe.
-      shareableReasons.signing_key = error.detail;
+      shareableReasons.signing_key = error.cause instanceof Error ? error.cause.message : error.detail;
     }
   }
   const checks = {

@@ -286,7 +286,17 @@ t.test('a current key this replica cannot open: it signs nothing, publishes what
   const revoked = await revokeKey(db, first, new Date(clock.now), () => generateSigningKey('ES256', otherKey));
   const replacement = revoked.outcome === 'revoked' ? revoked.replacement!.kid : '';
   await t.resolves(keys.refresh(), 'a key that does not open is a state, not a failed refresh');
-  t.throws(() => keys.signingKey(), { code: 'signing_key_unavailable', status: 503, message: new RegExp(`cannot open the current signing key ${replacement} \\(sealed with key [\\w-]+, which is neither ENCRYPTION_KEY`) }, 'the revoked key no longer signs');
+  t.throws(
+    () => keys.signingKey(),
+    {
+      code: 'signing_key_unavailable',
+      status: 503,
+      // What a client sees says no more than that; what the operator should do is in the cause.
+      detail: 'This server cannot issue tokens right now; try again shortly',
+      cause: { message: new RegExp(`cannot open the current signing key ${replacement} \\(sealed with key [\\w-]+, which is neither ENCRYPTION_KEY`) },
+    },
+    'the revoked key no longer signs',
+  );
   t.same(kids(keys), [replacement], 'the revoked key left the JWKS all the same');
   t.equal(logged.length, 1);
   t.match(logged[0], [{ kid: replacement }, /^this replica stops issuing tokens: This replica cannot open/]);
