@@ -255,7 +255,7 @@ function readSandbox(
  * sandbox registers its own page. RETURN_TO_ORIGINS, which allowed any path
  * of an origin, is refused with what to write instead.
  */
-function readReturnToUrls(env: EnvReader, sandboxPage: string | undefined): RedirectUri[] {
+function readReturnToUrls(env: EnvReader, sandboxPage: string | null | undefined): RedirectUri[] {
   const { problems } = env;
   const legacy = env.read('RETURN_TO_ORIGINS');
   if (legacy !== undefined) {
@@ -272,11 +272,11 @@ function readReturnToUrls(env: EnvReader, sandboxPage: string | undefined): Redi
     if (!parsed.ok) problems.push(`RETURN_TO_URLS entry "${raw}" ${parsed.reason}`);
     else if (!urls.some((uri) => uri.href === parsed.uri.href)) urls.push(parsed.uri);
   }
-  if (sandboxPage !== undefined && !urls.some((uri) => uri.href === sandboxPage)) {
+  if (typeof sandboxPage === 'string' && !urls.some((uri) => uri.href === sandboxPage)) {
     const page = parseRedirectUri(sandboxPage);
     if (page.ok) urls.push(page.uri);
   }
-  if (urls.length === 0 && legacy === undefined) {
+  if (urls.length === 0 && legacy === undefined && sandboxPage !== null) {
     problems.push('RETURN_TO_URLS must list at least one URL (comma-separated): the exact page of your app that receives the sign-in, such as https://app.example.com/signed-in');
   }
   return urls;
@@ -369,7 +369,9 @@ export function loadConfig(env: Env): Config {
     problems.push('METRICS_TOKEN must be at least 32 visible ASCII characters (no spaces)');
   }
 
-  const returnToUrls = readReturnToUrls(reader, sandbox && !production && publicParsed ? `${withoutTrailingSlash(publicParsed)}/` : undefined);
+  // The sandbox registers its page at PUBLIC_URL; with PUBLIC_URL wrong, that one problem is reported, not a second one here.
+  const sandboxPage = sandbox && !production ? (publicParsed ? `${withoutTrailingSlash(publicParsed)}/` : null) : undefined;
+  const returnToUrls = readReturnToUrls(reader, sandboxPage);
   const corsOrigins = readCorsOrigins(reader, returnToUrls);
 
   const cookieSecret = read('COOKIE_SECRET');

@@ -86,7 +86,7 @@ t.test('more refusals', async (t) => {
   t.match(problemsOf({ TWITTER_CONSUMER_KEY: 'k', RETURN_TO_URLS: 'https://a.example/' }).join(), /TWITTER_CONSUMER_SECRET is required/);
   t.match(problemsOf({ TWITTER_API_URL: 'http://x.example' }).join(), /TWITTER_API_URL needs TWITTER_CONSUMER_KEY/);
   t.match(problemsOf({ PUBLIC_URL: 'https://user:pw@auth.example.com' }).join(), /PUBLIC_URL must not carry credentials/);
-  t.match(problemsOf({ PUBLIC_URL: 'not a url' }).join(), /PUBLIC_URL must be an absolute/);
+  t.same(problemsOf({ PUBLIC_URL: 'not a url' }), ['PUBLIC_URL must be an absolute http(s) URL (got "not a url")'], 'one problem, not echoed into RETURN_TO_URLS');
   t.match(problemsOf({ RETURN_TO_URLS: 'javascript:alert(1)' }).join(), /RETURN_TO_URLS entry "javascript:alert\(1\)" must be an absolute http or https URL/);
   t.match(problemsOf({ RETURN_TO_URLS: 'https://app.example/cb#x' }).join(), /RETURN_TO_URLS entry "https:\/\/app.example\/cb#x" must not contain a fragment/);
   t.match(problemsOf({ CORS_ORIGINS: 'ftp://x' }).join(), /CORS_ORIGINS must use http or https/);
