@@ -45,7 +45,7 @@ async function start(t: { teardown(fn: () => unknown): void }, env: Record<strin
 /** Starts a sign-in whose call to Twitter is held, and waits until it is. */
 async function inFlightLogin(url: string) {
   const before = twitter.calls.request_token;
-  const response = fetch(`${url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/`)}`, { redirect: 'manual' });
+  const response = fetch(`${url}/login?return_to=${encodeURIComponent(`${APP_ORIGIN}/signed-in`)}`, { redirect: 'manual' });
   response.catch(() => {});
   await waitFor(() => twitter.calls.request_token > before, 'the sign-in to reach Twitter');
   // Wrapped: an async function returning the bare promise would wait for it.

@@ -103,16 +103,18 @@ t.test('checkReadiness: a hung dependency is down after the bound; a missing key
 });
 
 t.test('checkReadiness: a replica that may not sign is unusable, and says why in words it may send', async (t) => {
-  const detail = 'This replica cannot open the current signing key k (sealed with key x), so it issues no tokens. Operator: …';
+  // As the key ring throws it: a detail for clients, the operator's reason as the cause.
+  const detail = 'This server cannot issue tokens right now; try again shortly';
+  const reason = 'This replica cannot open the current signing key k (sealed with key x), so it issues no tokens. Operator: …';
   const result = await checkReadiness({
     db: roost.deps.db,
     store: roost.deps.store,
     signingKey: () => {
-      throw new AppError('signing_key_unavailable', detail, { cause: new Error('sealed with key x') });
+      throw new AppError('signing_key_unavailable', detail, { cause: new Error(reason) });
     },
   });
   t.equal(result.status, 'unavailable');
   t.same(result.checks, { ...ALL_OK, signing_key: 'unusable' });
-  t.same(result.shareableReasons, { signing_key: detail });
-  t.match(result.reasons, { signing_key: `signing_key_unavailable: ${detail}: sealed with key x` }, 'the log has the cause too');
+  t.same(result.shareableReasons, { signing_key: reason }, 'the probe says what the operator should do');
+  t.match(result.reasons, { signing_key: `signing_key_unavailable: ${detail}: ${reason}` }, 'the log has it too');
 });
