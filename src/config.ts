@@ -341,6 +341,12 @@ export function loadConfig(env: Env): Config {
   const publicRaw = read('PUBLIC_URL') ?? `http://localhost:${port}`;
   const publicParsed = httpUrl('PUBLIC_URL', publicRaw);
   const publicUrl = publicParsed ? withoutTrailingSlash(publicParsed) : publicRaw;
+  // Over plain http the flow cookie cannot be Secure nor __Host-, and no HSTS is sent: fine on this machine, not for users.
+  if (production && publicParsed?.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(publicParsed.hostname)) {
+    problems.push(
+      `PUBLIC_URL is http:// with NODE_ENV=production (${publicUrl}): the flow cookie cannot be Secure and no HSTS is sent. Use https:// (roost behind a TLS-terminating proxy), or http://127.0.0.1 or localhost for a trial on this machine`,
+    );
+  }
 
   const consumerKey = read('TWITTER_CONSUMER_KEY');
   const consumerSecret = read('TWITTER_CONSUMER_SECRET');

@@ -94,6 +94,18 @@ t.test('more refusals', async (t) => {
   t.match(problemsOf({ ACCESS_TOKEN_TTL: '999999' }).join(), /ACCESS_TOKEN_TTL/);
 });
 
+t.test('production refuses a plain-http PUBLIC_URL, except on this machine', async (t) => {
+  const base = { NODE_ENV: 'production', TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', COOKIE_SECRET: 'c'.repeat(32), ENCRYPTION_KEY: HEX_KEY, RETURN_TO_URLS: 'https://app.example.com/cb' };
+  t.same(problemsOf({ ...base, PUBLIC_URL: 'http://auth.example.com' }), [
+    'PUBLIC_URL is http:// with NODE_ENV=production (http://auth.example.com): the flow cookie cannot be Secure and no HSTS is sent. Use https:// (roost behind a TLS-terminating proxy), or http://127.0.0.1 or localhost for a trial on this machine',
+  ]);
+  t.same(problemsOf({ ...base }), [], 'the default PUBLIC_URL is localhost: accepted');
+  for (const ok of ['https://auth.example.com', 'http://127.0.0.1:8080', 'http://localhost:3000', 'http://[::1]:3000']) {
+    t.same(problemsOf({ ...base, PUBLIC_URL: ok }), [], ok);
+  }
+  t.same(problemsOf({ PUBLIC_URL: 'http://auth.example.com', RETURN_TO_URLS: 'https://app.example.com/cb' }), [], 'outside production, plain http is allowed');
+});
+
 t.test('RETURN_TO_ORIGINS stops the start and says what to write instead', async (t) => {
   const problems = problemsOf({ TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_ORIGINS: 'https://app.example.com, https://b.example/' });
   t.equal(problems.length, 1, 'one problem, not also a missing RETURN_TO_URLS');
