@@ -13,8 +13,8 @@ export interface Readiness {
   readonly checks: {
     /** ok, or down when a query fails or is slower than the bound. */
     readonly postgres: 'ok' | 'down';
-    /** ok, or down when PING fails or is slower than the bound. */
-    readonly redis: 'ok' | 'down';
+    /** ok, or down when PING fails or is slower than the bound; not configured without REDIS_URL (flows are kept in memory). */
+    readonly redis: 'ok' | 'down' | 'not configured';
     /** ok, pending when a known migration is not applied, unknown while Postgres is down. */
     readonly migrations: 'ok' | 'pending' | 'unknown';
     /** ok; unusable when the current key cannot be opened or is gone (the replica signs nothing); missing when none is loaded. */
@@ -29,6 +29,8 @@ export interface Readiness {
 export interface ReadinessDeps {
   readonly db: Db;
   readonly store: Pick<FlowStore, 'ping'>;
+  /** False when REDIS_URL is unset and the flow store is this process's memory. */
+  readonly redisConfigured: boolean;
   /** Throws an AppError signing_key_unavailable while the replica may not sign (see keys/key-ring.ts). */
   readonly signingKey: () => SigningKey | undefined;
 }
@@ -57,11 +59,11 @@ export async function checkReadiness(deps: ReadinessDeps, timeoutMs = READINESS_
   }
   const checks = {
     postgres: pending.status === 'fulfilled' ? 'ok' : 'down',
-    redis: ping.status === 'fulfilled' ? 'ok' : 'down',
+    redis: ping.status === 'rejected' ? 'down' : deps.redisConfigured ? 'ok' : 'not configured',
     migrations: pending.status === 'rejected' ? 'unknown' : pending.value.length === 0 ? 'ok' : 'pending',
     signing_key: signingKey,
   } as const;
-  const ready = Object.values(checks).every((state) => state === 'ok');
+  const ready = Object.values(checks).every((state) => state === 'ok' || state === 'not configured');
   return { status: ready ? 'ok' : 'unavailable', checks, reasons, shareableReasons };
 }
 

@@ -89,7 +89,7 @@ t.test('POST /readyz is a 404 problem', async (t) => {
 
 t.test('checkReadiness: a hung dependency is down after the bound; a missing key is named', async (t) => {
   const hang = () => new Promise<never>(() => {});
-  const deps = { db: roost.deps.db, store: { ping: hang }, signingKey: () => undefined };
+  const deps = { db: roost.deps.db, store: { ping: hang }, signingKey: () => undefined, redisConfigured: true };
   const started = performance.now();
   const result = await checkReadiness(deps, 200);
   t.ok(performance.now() - started < 2000, 'did not hang');
@@ -109,6 +109,7 @@ t.test('checkReadiness: a replica that may not sign is unusable, and says why in
   const result = await checkReadiness({
     db: roost.deps.db,
     store: roost.deps.store,
+    redisConfigured: true,
     signingKey: () => {
       throw new AppError('signing_key_unavailable', detail, { cause: new Error(reason) });
     },
@@ -117,4 +118,11 @@ t.test('checkReadiness: a replica that may not sign is unusable, and says why in
   t.same(result.checks, { ...ALL_OK, signing_key: 'unusable' });
   t.same(result.shareableReasons, { signing_key: reason }, 'the probe says what the operator should do');
   t.match(result.reasons, { signing_key: `signing_key_unavailable: ${detail}: ${reason}` }, 'the log has it too');
+});
+
+t.test('without REDIS_URL, /readyz says Redis is not configured, and is ready', async (t) => {
+  const embedded = await startRoost(t, { embedded: true });
+  const response = await fetch(`${embedded.url}/readyz`);
+  t.equal(response.status, 200);
+  t.same(await response.json(), { status: 'ok', checks: { postgres: 'ok', redis: 'not configured', migrations: 'ok', signing_key: 'ok' } });
 });

@@ -8,7 +8,7 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
   app.get('/readyz', async (request, reply) => {
-    const { status, checks, reasons, shareableReasons } = await checkReadiness(deps);
+    const { status, checks, reasons, shareableReasons } = await checkReadiness({ ...deps, redisConfigured: deps.redis !== undefined });
     if (status !== 'ok') request.log.warn({ checks, reasons }, 'not ready');
     // A plain JSON body, not problem+json, on 503 too: probes and people read
     // `checks`, and `reasons` where a reason is safe to send (the signing key's).
