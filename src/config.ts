@@ -1,6 +1,7 @@
 // Configuration: parsed and validated once at start from the environment.
 // loadConfig is pure: it reads only the object it is given, lists every
 // problem it finds, and returns a frozen, typed config.
+import { isIP } from 'node:net';
 import { CLOCK_LEEWAY_SECONDS } from './keys/key-lifecycle.js';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys/signing-keys.js';
 import { parseRedirectUri, type RedirectUri } from './sign-in/redirect-uris.js';
@@ -38,6 +39,8 @@ export interface Config {
   readonly returnToUrls: readonly RedirectUri[];
   /** The origins whose pages may call the browser-facing API routes with fetch() (CORS). */
   readonly corsOrigins: readonly string[];
+  /** Loopback hosts (`localhost`, `127.0.0.1`, `[::1]`) whose http origins are allowed on any port, as their RETURN_TO_URLS entries are. */
+  readonly corsLoopbackHosts: readonly string[];
   readonly jwtAudience: string | undefined;
   readonly accessTokenTtl: number;
   readonly flowTtl: number;
@@ -131,7 +134,7 @@ function envReader(env: Env) {
       return undefined;
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      problems.push(`${name} must use http or https (got "${url.protocol}")`);
+      problems.push(`${name} must use http or https, written with its scheme such as http://localhost:5173 (got "${raw}")`);
       return undefined;
     }
     if (url.username || url.password || url.search || url.hash) {
@@ -260,8 +263,9 @@ function readReturnToUrls(env: EnvReader, sandboxPage: string | null | undefined
   const legacy = env.read('RETURN_TO_ORIGINS');
   if (legacy !== undefined) {
     const example = legacy.split(',').map((item) => `${item.trim().replace(/\/+$/, '')}/<the page that receives the sign-in>`).join(',');
+    const instead = env.read('RETURN_TO_URLS') === undefined ? `, and set RETURN_TO_URLS to the exact URLs your app passes as return_to: RETURN_TO_URLS=${example}` : ' (RETURN_TO_URLS is already set)';
     problems.push(
-      `RETURN_TO_ORIGINS is no longer read: roost sends tokens only to registered redirect URIs. Write the exact URLs your app passes as return_to instead, RETURN_TO_URLS=${example} (the browser API's CORS origins follow them; CORS_ORIGINS overrides)`,
+      `RETURN_TO_ORIGINS is no longer supported: roost sends tokens only to registered redirect URIs. Remove RETURN_TO_ORIGINS${instead}. The browser API's CORS origins follow RETURN_TO_URLS unless CORS_ORIGINS lists them`,
     );
   }
   const urls: RedirectUri[] = [];
@@ -282,10 +286,19 @@ function readReturnToUrls(env: EnvReader, sandboxPage: string | null | undefined
   return urls;
 }
 
-/** CORS_ORIGINS: bare origins; by default the origins of RETURN_TO_URLS. */
-function readCorsOrigins(env: EnvReader, returnToUrls: readonly RedirectUri[]): string[] {
+/**
+ * CORS_ORIGINS: bare origins, exactly those; by default the origins of
+ * RETURN_TO_URLS, where a loopback entry's host is allowed on any port as its
+ * redirect is (a dev server that moved to the next free port still works).
+ */
+function readCorsOrigins(env: EnvReader, returnToUrls: readonly RedirectUri[]): Pick<Config, 'corsOrigins' | 'corsLoopbackHosts'> {
   const raw = env.read('CORS_ORIGINS');
-  if (raw === undefined) return [...new Set(returnToUrls.map((uri) => uri.origin))];
+  if (raw === undefined) {
+    return {
+      corsOrigins: [...new Set(returnToUrls.map((uri) => uri.origin))],
+      corsLoopbackHosts: [...new Set(returnToUrls.filter((uri) => uri.loopback).map((uri) => uri.hostname))],
+    };
+  }
   const origins = new Set<string>();
   for (const item of raw.split(',')) {
     const entry = item.trim();
@@ -298,7 +311,7 @@ function readCorsOrigins(env: EnvReader, returnToUrls: readonly RedirectUri[]): 
     }
     origins.add(parsed.origin);
   }
-  return [...origins];
+  return { corsOrigins: [...origins], corsLoopbackHosts: [] };
 }
 
 /** npm run migrate: the database only. */
@@ -378,7 +391,7 @@ export function loadConfig(env: Env): Config {
   // The sandbox registers its page at PUBLIC_URL; with PUBLIC_URL wrong, that one problem is reported, not a second one here.
   const sandboxPage = sandbox && !production ? (publicParsed ? `${withoutTrailingSlash(publicParsed)}/` : null) : undefined;
   const returnToUrls = readReturnToUrls(reader, sandboxPage);
-  const corsOrigins = readCorsOrigins(reader, returnToUrls);
+  const cors = readCorsOrigins(reader, returnToUrls);
 
   const cookieSecret = read('COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) {
@@ -423,7 +436,7 @@ export function loadConfig(env: Env): Config {
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),
     redisUrl,
     returnToUrls,
-    corsOrigins,
+    ...cors,
     jwtAudience: read('JWT_AUDIENCE'),
     flowTtl: integer('LOGIN_FLOW_TTL', 600, 60, 3600),
     refreshReuseGrace: integer('REFRESH_REUSE_GRACE', 10, 0, 60),
@@ -458,13 +471,23 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): false | n
   }
   if (/^\d{1,2}$/.test(raw)) return Number(raw);
   const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
-  const named = ['loopback', 'linklocal', 'uniquelocal'];
-  const bad = entries.filter((entry) => !named.includes(entry) && !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry));
+  const bad = entries.filter((entry) => !isProxyAddress(entry));
   if (bad.length > 0 || entries.length === 0) {
-    problems.push(`TRUST_PROXY must be false, a hop count, or comma-separated proxy addresses or CIDR ranges (got "${raw}")`);
+    problems.push(
+      `TRUST_PROXY must be false, a hop count from 1 to 99, or comma-separated proxy addresses or CIDR ranges such as 10.0.0.0/8 (got "${raw}"${bad.length > 0 ? `; not an address or range: ${bad.join(', ')}` : ''})`,
+    );
     return false;
   }
   return entries;
+}
+
+/** An IP address, a CIDR range with a prefix that fits it, or one of proxy-addr's names. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
 /** A 32-byte key from 64 hex digits or base64/base64url; undefined when it is anything else. */

@@ -14,6 +14,7 @@ t.test('defaults serve a newcomer: sandbox on, its own page registered', async (
   t.equal(config.twitter.consumerKey, SANDBOX_CONSUMER_KEY);
   t.same(config.returnToUrls.map((uri) => uri.written), ['http://localhost:3000/']);
   t.same(config.corsOrigins, ['http://localhost:3000']);
+  t.same(config.corsLoopbackHosts, ['localhost'], 'the page is on loopback: any port of it may call the API, as any may receive the sign-in');
   t.equal(config.accessTokenTtl, 900);
   t.equal(config.databaseUrl, undefined);
   t.equal(config.redisUrl, undefined);
@@ -90,6 +91,7 @@ t.test('more refusals', async (t) => {
   t.match(problemsOf({ RETURN_TO_URLS: 'javascript:alert(1)' }).join(), /RETURN_TO_URLS entry "javascript:alert\(1\)" must be an absolute http or https URL/);
   t.match(problemsOf({ RETURN_TO_URLS: 'https://app.example/cb#x' }).join(), /RETURN_TO_URLS entry "https:\/\/app.example\/cb#x" must not contain a fragment/);
   t.match(problemsOf({ CORS_ORIGINS: 'ftp://x' }).join(), /CORS_ORIGINS must use http or https/);
+  t.same(problemsOf({ CORS_ORIGINS: 'localhost:5180' }), ['CORS_ORIGINS must use http or https, written with its scheme such as http://localhost:5173 (got "localhost:5180")'], 'a forgotten scheme is named as such');
   t.match(problemsOf({ ACCESS_TOKEN_TTL: '1.5' }).join(), /ACCESS_TOKEN_TTL must be a whole number from 30 to 86400/);
   t.match(problemsOf({ ACCESS_TOKEN_TTL: '999999' }).join(), /ACCESS_TOKEN_TTL/);
 });
@@ -109,14 +111,19 @@ t.test('production refuses a plain-http PUBLIC_URL, except on this machine', asy
 t.test('RETURN_TO_ORIGINS stops the start and says what to write instead', async (t) => {
   const problems = problemsOf({ TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_ORIGINS: 'https://app.example.com, https://b.example/' });
   t.equal(problems.length, 1, 'one problem, not also a missing RETURN_TO_URLS');
-  t.match(problems[0], /^RETURN_TO_ORIGINS is no longer read: roost sends tokens only to registered redirect URIs/);
+  t.match(problems[0], /^RETURN_TO_ORIGINS is no longer supported: roost sends tokens only to registered redirect URIs\. Remove RETURN_TO_ORIGINS, and set RETURN_TO_URLS/);
   t.match(problems[0], /RETURN_TO_URLS=https:\/\/app\.example\.com\/<the page that receives the sign-in>,https:\/\/b\.example\/<the page that receives the sign-in>/);
-  t.match(problemsOf({ RETURN_TO_ORIGINS: 'https://a.example', RETURN_TO_URLS: 'https://a.example/cb' }).join(), /RETURN_TO_ORIGINS is no longer read/, 'refused beside RETURN_TO_URLS too');
+  t.same(
+    problemsOf({ RETURN_TO_ORIGINS: 'https://a.example', RETURN_TO_URLS: 'https://a.example/cb' }),
+    ['RETURN_TO_ORIGINS is no longer supported: roost sends tokens only to registered redirect URIs. Remove RETURN_TO_ORIGINS (RETURN_TO_URLS is already set). The browser API\'s CORS origins follow RETURN_TO_URLS unless CORS_ORIGINS lists them'],
+    'refused beside RETURN_TO_URLS too, without a template to copy',
+  );
 });
 
 t.test('CORS_ORIGINS replaces the origins of RETURN_TO_URLS', async (t) => {
   const config = loadConfig({ RETURN_TO_URLS: 'https://app.example.com/cb', CORS_ORIGINS: 'https://spa.example.com, http://localhost:5173/' });
   t.same(config.corsOrigins, ['https://spa.example.com', 'http://localhost:5173']);
+  t.same(config.corsLoopbackHosts, [], 'exactly what it lists');
   t.match(problemsOf({ CORS_ORIGINS: 'https://spa.example.com/path' }).join(), /CORS_ORIGINS entries must be bare origins/);
 });
 
@@ -226,6 +233,11 @@ t.test('rate limits and TRUST_PROXY', async (t) => {
     t.match(problemsOf({ TRUST_PROXY: all }).join(), /would believe whatever X-Forwarded-For a client sends: write the number of proxies in front of roost/, `TRUST_PROXY=${all} is refused`);
   }
   t.match(problemsOf({ TRUST_PROXY: '10.0.0.1, evil host' }).join(), /TRUST_PROXY/);
+  // Each is refused at start with the variable named, not taken for an address nor left to fail later.
+  for (const [raw, bad] of [['10.0.0.0/33', '10.0.0.0/33'], ['1.5', '1.5'], ['100', '100'], ['::1/129', '::1/129'], ['10.0.0.1/8/8', '10.0.0.1/8/8'], ['10.0.0.256', '10.0.0.256']]) {
+    t.match(problemsOf({ TRUST_PROXY: raw }), [new RegExp(`^TRUST_PROXY must be false, a hop count from 1 to 99, .*not an address or range: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)$`)], raw);
+  }
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1/128, fd00::/8, linklocal' }).trustProxy, ['10.0.0.0/8', '::1/128', 'fd00::/8', 'linklocal']);
 });
 
 t.test('DATABASE_TIMEOUT_MS bounds every query', async (t) => {

@@ -10,9 +10,17 @@ const CORS_PATHS = /^\/(?:token|logout|me|sessions(?:\/[^/?#]*)?)(?:\?|$)/;
 // Retry-After: when a 429 says to come back.
 const EXPOSED_HEADERS = ['www-authenticate', 'x-request-id', 'retry-after'];
 
-export function corsOptions(config: Pick<Config, 'corsOrigins'>): FastifyCorsOptions {
+type CorsConfig = Pick<Config, 'corsOrigins' | 'corsLoopbackHosts'>;
+
+/** CORS_ORIGINS exactly, and any port of a loopback host a RETURN_TO_URLS entry names. */
+function allowedOrigins(config: CorsConfig): Array<string | RegExp> {
+  const loopback = config.corsLoopbackHosts.map((host) => new RegExp(`^http://${host.replace(/[.[\]]/g, '\\$&')}(?::\\d{1,5})?$`));
+  return [...config.corsOrigins, ...loopback];
+}
+
+export function corsOptions(config: CorsConfig): FastifyCorsOptions {
   const allowed: FastifyCorsOptions = {
-    origin: [...config.corsOrigins],
+    origin: allowedOrigins(config),
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
     exposedHeaders: EXPOSED_HEADERS,
@@ -31,7 +39,8 @@ export function corsOptions(config: Pick<Config, 'corsOrigins'>): FastifyCorsOpt
  * serve, say). The not-found handler runs outside their CORS hook, and an app
  * should read the problem rather than meet a network error.
  */
-export function notFoundCorsHeaders(config: Pick<Config, 'corsOrigins'>, origin: string | undefined, url: string): Record<string, string> {
-  if (origin === undefined || !CORS_PATHS.test(url) || !config.corsOrigins.includes(origin)) return {};
+export function notFoundCorsHeaders(config: CorsConfig, origin: string | undefined, url: string): Record<string, string> {
+  if (origin === undefined || !CORS_PATHS.test(url)) return {};
+  if (!allowedOrigins(config).some((allowed) => (typeof allowed === 'string' ? allowed === origin : allowed.test(origin)))) return {};
   return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS.join(', '), vary: 'Origin' };
 }

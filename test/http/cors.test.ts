@@ -97,3 +97,24 @@ t.test('a preflight without Origin is no CORS request', async (t) => {
   t.notOk(response.headers.get('access-control-allow-origin'));
   t.not(response.status, 500);
 });
+
+t.test('a loopback redirect URI allows its host on any port, as its redirect does; CORS_ORIGINS allows exactly what it lists', async (t) => {
+  const dev = await startRoost(t, { env: { RETURN_TO_URLS: 'http://localhost:5173/signed-in' } });
+  const ask = (on: typeof dev, origin: string, path = '/token') =>
+    fetch(`${on.url}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+  for (const origin of ['http://localhost:5173', 'http://localhost:5180', 'http://localhost']) {
+    t.equal((await ask(dev, origin)).headers.get('access-control-allow-origin'), origin, `${origin}: allowed`);
+  }
+  for (const origin of ['https://localhost:5173', 'http://localhost.evil.example:5173', 'http://127.0.0.1:5173', 'http://localhost:5173.evil.example', 'http://evil.localhost:5173']) {
+    t.equal((await ask(dev, origin)).headers.get('access-control-allow-origin'), null, `${origin}: refused`);
+  }
+  const missing = await fetch(`${dev.url}/tokenz`, { headers: { origin: 'http://localhost:5180' } });
+  t.equal(missing.status, 404);
+  t.equal(missing.headers.get('access-control-allow-origin'), null, 'a 404 off the CORS paths carries none');
+  const put = await fetch(`${dev.url}/me`, { method: 'PUT', headers: { origin: 'http://localhost:5180' } });
+  t.equal(put.headers.get('access-control-allow-origin'), 'http://localhost:5180', 'a 404 on a CORS path can be read from any port too');
+
+  const exact = await startRoost(t, { env: { RETURN_TO_URLS: 'http://localhost:5173/signed-in', CORS_ORIGINS: 'http://localhost:5173' } });
+  t.equal((await ask(exact, 'http://localhost:5173')).headers.get('access-control-allow-origin'), 'http://localhost:5173');
+  t.equal((await ask(exact, 'http://localhost:5180')).headers.get('access-control-allow-origin'), null, 'CORS_ORIGINS is exact');
+});
