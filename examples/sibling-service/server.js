@@ -40,18 +40,22 @@ async function userFrom(authorization) {
   return payload;
 }
 
-// The failures that are the token's fault; anything else (roost unreachable, a bad key set) is not.
-const TOKEN_ERRORS = [
-  errors.JWTExpired,
-  errors.JWTClaimValidationFailed,
-  errors.JWTInvalid,
-  errors.JWSInvalid,
-  errors.JWSSignatureVerificationFailed,
-  errors.JOSEAlgNotAllowed,
-  errors.JOSENotSupported,
-  errors.JWKSNoMatchingKey,
-  errors.JWKSMultipleMatchingKeys,
-];
+/**
+ * Why a token was refused, in words for the log and the client: the
+ * failures that are the token's fault. Anything else (roost unreachable, a
+ * bad key set) is not, and gets undefined.
+ */
+function whyRefused(error) {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  // Checked in order: the first claim that fails is named (iss, aud, typ…), never its value.
+  if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not accepted (${error.reason})`;
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the signature does not match';
+  if (error instanceof errors.JWKSNoMatchingKey) return "the token's key is not one roost publishes";
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return "the token's key id matches more than one published key";
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return `the token's algorithm is not ${algorithm}`;
+  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return 'the token is not a well-formed signed JWT';
+  return undefined;
+}
 
 function send(response, status, body, headers = {}) {
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
@@ -63,8 +67,13 @@ const server = createServer(async (request, response) => {
   try {
     user = await userFrom(request.headers.authorization);
   } catch (error) {
-    if (TOKEN_ERRORS.some((kind) => error instanceof kind)) {
-      return send(response, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer realm="hello-api", error="invalid_token"' });
+    const why = whyRefused(error);
+    if (why) {
+      // The reason, never the token: a log is read by more people than the token is meant for.
+      console.error(`hello-api: refused a token: ${why}`);
+      return send(response, 401, { error: 'invalid_token', error_description: why }, {
+        'www-authenticate': `Bearer realm="hello-api", error="invalid_token", error_description="${why.replace(/["\\]/g, '')}"`,
+      });
     }
     // roost's keys could not be fetched: that says nothing about the token. Fail closed, as unavailable.
     console.error(`hello-api: cannot check tokens: ${error.message}`);

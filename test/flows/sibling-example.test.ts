@@ -56,24 +56,31 @@ t.test('bad tokens: 401 invalid_token', async (t) => {
   const otherKey = (await generateKeyPair('ES256')).privateKey;
   const hmacKey = new TextEncoder().encode(JSON.stringify(roost.deps.signingKey().publicJwk));
   const noneHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
-  const cases: Array<[string, string]> = [
-    ['not a JWT', 'garbage'],
-    ['a changed claim', `${header}.${changed}.${signature}`],
-    ['another signature', `${header}.${claims}.${(await mint()).split('.')[2]}`],
-    ['signed by another key under roost’s kid', await mint({}, {}, otherKey)],
-    ['an unknown kid', await mint({}, { kid: 'not-a-roost-key' }, otherKey)],
-    ['another audience', await mint({ aud: 'other-api' })],
-    ['another issuer', await mint({ iss: 'https://evil.example' })],
-    ['expired', await mint({ exp: Math.floor(Date.now() / 1000) - 60 })],
-    ['not an access token (typ JWT)', await mint({}, { typ: 'JWT' })],
-    ['alg none', `${noneHeader}.${claims}.`],
-    ['HS256 keyed with the public key', await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(hmacKey)],
+  const cases: Array<[string, string, string]> = [
+    ['not a JWT', 'garbage', 'the token is not a well-formed signed JWT'],
+    ['a changed claim', `${header}.${changed}.${signature}`, 'the signature does not match'],
+    ['another signature', `${header}.${claims}.${(await mint()).split('.')[2]}`, 'the signature does not match'],
+    ['signed by another key under roost’s kid', await mint({}, {}, otherKey), 'the signature does not match'],
+    ['an unknown kid', await mint({}, { kid: 'not-a-roost-key' }, otherKey), "the token's key is not one roost publishes"],
+    ['another audience', await mint({ aud: 'other-api' }), `the token's aud claim is not accepted (check_failed)`],
+    ['another issuer', await mint({ iss: 'https://evil.example' }), `the token's iss claim is not accepted (check_failed)`],
+    ['expired', await mint({ exp: Math.floor(Date.now() / 1000) - 60 }), 'the token has expired'],
+    ['not an access token (typ JWT)', await mint({}, { typ: 'JWT' }), `the token's typ claim is not accepted (check_failed)`],
+    ['alg none', `${noneHeader}.${claims}.`, "the token's algorithm is not ES256"],
+    ['HS256 keyed with the public key', await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(hmacKey), "the token's algorithm is not ES256"],
   ];
-  for (const [name, bad] of cases) {
+  for (const [name, bad, why] of cases) {
+    const logged = service.output().length;
     const answer = await hello(`Bearer ${bad}`);
     t.equal(answer.status, 401, name);
-    t.equal(answer.challenge, 'Bearer realm="hello-api", error="invalid_token"', name);
-    t.same(answer.body, { error: 'invalid_token' }, name);
+    t.equal(answer.challenge, `Bearer realm="hello-api", error="invalid_token", error_description="${why}"`, name);
+    t.same(answer.body, { error: 'invalid_token', error_description: why }, name);
+    // The log line may reach the pipe after the answer: wait for it, counting only what came after this request.
+    const deadline = Date.now() + 5000;
+    while (!service.output().slice(logged).includes('refused a token') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const line = service.output().slice(logged);
+    t.match(line, `hello-api: refused a token: ${why}`, `${name}: the log says why`);
+    t.notMatch(line, bad.split('.').find((part) => part.length > 20) ?? bad, `${name}: and does not print the token`);
   }
 });
 
