@@ -1,7 +1,8 @@
 // openapi.yaml is the contract. It is read once; the request schemas of the
 // routes are derived from it (src/http/request-schemas.ts compiles them), so
 // the document and the validation cannot drift.
-import { parse } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { parse, stringify } from 'yaml';
 import { readProjectFile } from './project-files.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -44,6 +45,23 @@ export function loadOpenApi(): OpenApiDocument {
 
 export function parseOpenApi(text: string): OpenApiDocument {
   return { text, document: parse(text) as OpenApiDocument['document'] };
+}
+
+/**
+ * The document as an instance serves it: `url` as its one server, so that a
+ * client (Swagger UI's "Try it out" among them) calls the roost that served
+ * it. The text is the original but for the top-level `servers:` block, and
+ * must still parse to the document it is served beside.
+ */
+export function servedAt(spec: OpenApiDocument, url: string): OpenApiDocument {
+  const servers = [{ url }];
+  // The top-level key and its indented lines, up to the next line that starts at column 0 (blank lines before it stay).
+  const block = /^servers:[^\n]*\n(?:\n*[ \t][^\n]*\n)*/m;
+  if (!block.test(spec.text)) throw new Error('openapi.yaml has no top-level servers block');
+  const text = spec.text.replace(block, () => `servers:\n  - url: ${stringify(url).trimEnd()}\n`);
+  const document = { ...spec.document, servers };
+  if (!isDeepStrictEqual(parse(text), document)) throw new Error('openapi.yaml: replacing the servers block changed more than the servers');
+  return { text, document };
 }
 
 /** The JSON schema of an operation's query string, built from its documented parameters. */

@@ -59,7 +59,7 @@ t.test('the document is served as YAML, as JSON and as a reference page with loc
   const yamlText = await (await fetch(`${roost.url}/openapi.yaml`)).text();
   const json = await (await fetch(`${roost.url}/openapi.json`)).json();
   t.same(json, parse(yamlText));
-  t.same(json, contract().document);
+  t.same(json, { ...contract().document, servers: [{ url: roost.url }] }, 'the file’s document, served at PUBLIC_URL');
 
   const page = await fetch(`${roost.url}/docs/`);
   t.equal(page.status, 200);

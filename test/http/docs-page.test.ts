@@ -3,13 +3,20 @@
 // fetch the page's assets over https, and the page would stay blank). It is
 // the page's own: stricter on styles and fonts than the policy every other
 // response carries, with the hashes of whatever inline code the installed
-// Swagger UI has.
+// Swagger UI has. And the documents roost serves name its PUBLIC_URL as
+// their one server, so that the page's "Try it out" (held by that CSP to the
+// page's own origin) calls the roost that served it.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import swaggerUiCsp from '@fastify/swagger-ui/static/csp.json' with { type: 'json' };
 import t, { type Test } from 'tap';
+import { parse } from 'yaml';
+import { parseOpenApi, servedAt } from '../../src/contract/openapi.js';
 import { docsContentSecurityPolicy } from '../../src/http/routes/docs.js';
 import { startRoost, type Roost } from '../helpers/roost.js';
+
+const FILE = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
 
 const directives = (csp: string | null) =>
   new Map((csp ?? '').split(';').map((part) => part.trim()).filter(Boolean).map((part) => [part.split(/\s+/)[0] as string, part]));
@@ -93,4 +100,74 @@ t.test('an http PUBLIC_URL on a LAN address: /docs sends no upgrade-insecure-req
 t.test('an https PUBLIC_URL: /docs keeps upgrade-insecure-requests', async (t) => {
   const roost = await startRoost(t, { env: { PUBLIC_URL: 'https://auth.example.com' } });
   for (const csp of await docsCsp(t, roost)) t.match(csp, /(^|; )upgrade-insecure-requests($|;)/);
+});
+
+/** The text before the top-level `servers:` line, and from the next line that starts at column 0. */
+function aroundServers(text: string): [string, string] {
+  const lines = text.split('\n');
+  const at = lines.findIndex((line) => /^servers:/.test(line));
+  const after = lines.findIndex((line, index) => index > at && /^\S/.test(line));
+  return [lines.slice(0, at).join('\n'), lines.slice(after).join('\n')];
+}
+
+/** The copies of the document an instance serves, fetched from where it listens (not PUBLIC_URL): the YAML text and each parsed. */
+async function servedDocuments(roost: Roost) {
+  const base = `http://127.0.0.1:${(roost.app.server.address() as AddressInfo).port}`;
+  const get = async (path: string) => {
+    const response = await fetch(`${base}${path}`);
+    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+    return response.text();
+  };
+  const yaml = await get('/openapi.yaml');
+  return {
+    yaml,
+    documents: { '/openapi.yaml': parse(yaml), '/openapi.json': JSON.parse(await get('/openapi.json')), '/docs/json': JSON.parse(await get('/docs/json')), '/docs/yaml': parse(await get('/docs/yaml')) },
+  };
+}
+
+t.test('the served documents name PUBLIC_URL as their one server; the file keeps its local default', async (t) => {
+  t.same((parse(FILE) as { servers: unknown }).servers, [{ url: 'http://localhost:3000', description: 'Local development (the default PORT)' }], 'the file in the repository');
+  for (const publicUrl of [undefined, 'https://auth.example.com']) {
+    const roost = await startRoost(t, publicUrl ? { env: { PUBLIC_URL: publicUrl } } : {});
+    t.not(roost.config.publicUrl, 'http://localhost:3000', 'not the default');
+    const { yaml, documents } = await servedDocuments(roost);
+    for (const [path, document] of Object.entries(documents)) {
+      t.same(document.servers, [{ url: roost.config.publicUrl }], `${path} names ${roost.config.publicUrl} only`);
+      t.same(document, { ...(parse(FILE) as object), servers: [{ url: roost.config.publicUrl }] }, `${path}: otherwise the file's document`);
+    }
+    t.same(aroundServers(yaml), aroundServers(FILE), '/openapi.yaml is the file\'s text, byte for byte, but for the servers block');
+    t.not(yaml, FILE);
+  }
+});
+
+t.test('servedAt replaces the top-level servers block only, and refuses what it cannot replace cleanly', async (t) => {
+  const text = 'openapi: 3.1.0\ninfo: { title: t, version: "1" }\n# the servers\nservers:\n  - url: http://localhost:3000\n    description: local\n\n  - url: http://other\n\n# after\npaths:\n  /servers:\n    get: {}\n';
+  const served = servedAt(parseOpenApi(text), 'https://auth.example.com:8443/roost');
+  t.equal(
+    served.text,
+    'openapi: 3.1.0\ninfo: { title: t, version: "1" }\n# the servers\nservers:\n  - url: https://auth.example.com:8443/roost\n\n# after\npaths:\n  /servers:\n    get: {}\n',
+    'comments, blank lines and a path named servers stay',
+  );
+  t.same(served.document, { openapi: '3.1.0', info: { title: 't', version: '1' }, servers: [{ url: 'https://auth.example.com:8443/roost' }], paths: { '/servers': { get: {} } } });
+  t.same(Object.keys(served.document), ['openapi', 'info', 'servers', 'paths'], 'the servers keep their place');
+  t.same(parseOpenApi(text).document.servers, [{ url: 'http://localhost:3000', description: 'local' }, { url: 'http://other' }], 'the original is left as it was');
+  t.throws(() => servedAt(parseOpenApi('openapi: 3.1.0\npaths: {}\n'), 'http://a'), /no top-level servers block/);
+  t.throws(() => servedAt(parseOpenApi('openapi: 3.1.0\nservers: [\n  { url: http://a }\n]\npaths: {}\n'), 'http://b'), 'a block that does not end where its indentation does');
+});
+
+t.test('header parameters carry no example for "Try it out" to fill in and send', async (t) => {
+  type Parameter = { name?: string; in?: string; $ref?: string; description?: string; example?: unknown; examples?: unknown; schema?: Record<string, unknown> };
+  const document = parse(FILE) as { paths: Record<string, Record<string, { parameters?: Parameter[] }>>; components?: { parameters?: Record<string, Parameter> } };
+  const resolved = (parameter: Parameter) => (parameter.$ref ? (document.components?.parameters?.[parameter.$ref.split('/').pop() ?? ''] ?? {}) : parameter);
+  const headers = Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item).flatMap(([method, operation]) =>
+      (operation.parameters ?? []).map(resolved).filter((parameter) => parameter.in === 'header').map((parameter) => ({ at: `${method.toUpperCase()} ${path} ${parameter.name}`, parameter })),
+    ),
+  );
+  t.ok(headers.length > 0, `the document has header parameters (${headers.map(({ at }) => at).join(', ')})`);
+  for (const { at, parameter } of headers) {
+    const filled = ['example', 'examples'].filter((key) => key in parameter).concat(['example', 'examples', 'default'].filter((key) => key in (parameter.schema ?? {})).map((key) => `schema.${key}`));
+    t.same(filled, [], `${at}: nothing to pre-fill`);
+    t.ok(parameter.description, `${at}: described`);
+  }
 });

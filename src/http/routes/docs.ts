@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import swaggerUiCsp from '@fastify/swagger-ui/static/csp.json' with { type: 'json' };
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../route-options.js';
-import { loadOpenApi } from '../../contract/openapi.js';
+import { loadOpenApi, servedAt } from '../../contract/openapi.js';
 
 /** The hashes of the inline scripts and styles of the Swagger UI version installed. */
 const swaggerUiInline: { readonly script: readonly string[]; readonly style: readonly string[] } = swaggerUiCsp;
@@ -34,7 +34,10 @@ export function docsContentSecurityPolicy(publicUrl: string, inline = swaggerUiI
 }
 
 export const docsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config }) => {
-  const spec = loadOpenApi();
+  // PUBLIC_URL as the one server, computed once: "Try it out" calls the roost
+  // that served the page (the page's CSP allows no other origin), whatever its
+  // host and port, and the file's local default stays in the repository.
+  const spec = servedAt(loadOpenApi(), config.publicUrl);
   const json = JSON.stringify(spec.document);
   app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(spec.text));
   app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(json));
@@ -43,7 +46,10 @@ export const docsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     // The UI's own routes (assets, its copies of the document) are hidden from the document.
-    uiConfig: { url: '/openapi.json', validatorUrl: null, deepLinking: true } as never,
+    // BaseLayout: the standalone layout's top bar draws Swagger's logo as an
+    // SVG with an inline <style> element, which the page's CSP refuses; the bar
+    // holds nothing else roost needs (its "Explore" box loads other documents).
+    uiConfig: { url: '/openapi.json', validatorUrl: null, deepLinking: true, layout: 'BaseLayout' } as never,
     staticCSP: docsContentSecurityPolicy(config.publicUrl),
   });
 };
