@@ -5,6 +5,7 @@ import { buildApp, routeTable } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
 import { createLogger, prettyDestination } from './ops/logger.js';
+import { lockDataDir } from './store/data-dir-lock.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -20,6 +21,14 @@ async function main(): Promise<void> {
   }
   // Pretty lines for a person at a terminal; JSON lines for everything else.
   const logger = createLogger(config.logLevel, process.stdout.isTTY ? await prettyDestination() : undefined);
+  // The embedded database allows one process at a time: hold DATA_DIR, or
+  // refuse to start while another roost or a command uses it.
+  const lock = config.databaseUrl === undefined ? lockDataDir(config.dataDir, { pid: process.pid, holder: 'roost', kind: 'server', kill: process.kill }) : undefined;
+  if (lock !== undefined) {
+    // Also when the close times out or start-up fails: both exit at once.
+    process.on('exit', () => lock.release());
+    if (lock.takeover !== undefined) logger.warn({ lock: lock.file }, lock.takeover);
+  }
   const deps = await createDeps(config, logger);
   const app = await buildApp(config, deps, logger);
 
@@ -38,6 +47,7 @@ async function main(): Promise<void> {
       else logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'closing: finishing in-flight requests');
       await app.close();
       await deps.close();
+      lock?.release();
       logger.info('closed');
     },
   );

@@ -2,7 +2,7 @@
 // commands, against DATABASE_URL (or the embedded database while roost is stopped).
 // They read only the database, ENCRYPTION_KEY(S) and the key settings: not
 // the Twitter app, the cookie secret or the origins the server needs.
-import { describeCliError } from './command-error.js';
+import { describeCliError, lockEmbeddedDatabase } from './command-error.js';
 import { loadKeysCommandConfig } from '../config.js';
 import { createDatabase } from '../store/db.js';
 import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from '../keys/key-commands.js';
@@ -18,6 +18,7 @@ if ('error' in command) {
 try {
   // With DATABASE_URL it requires ENCRYPTION_KEY: a key of this machine's DATA_DIR would open on no replica.
   const config = loadKeysCommandConfig(process.env);
+  lockEmbeddedDatabase(config, 'keys');
   const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
   let exitCode: number;
   try {

@@ -3,7 +3,7 @@
 // (for SESSION_PURGE_INTERVAL=0 and a scheduled job instead). Against
 // DATABASE_URL, or the embedded database while roost is stopped. Reads only
 // the database and session settings.
-import { describeCliError } from './command-error.js';
+import { describeCliError, lockEmbeddedDatabase } from './command-error.js';
 import { loadSessionsCommandConfig } from '../config.js';
 import { createDatabase } from '../store/db.js';
 import { purgeCutoffs } from '../sessions/policy.js';
@@ -23,6 +23,7 @@ if (args.length !== 1 || args[0] !== 'purge') {
 
 try {
   const config = loadSessionsCommandConfig(process.env);
+  lockEmbeddedDatabase(config, 'sessions');
   const db = await createDatabase({ databaseUrl: config.databaseUrl, poolSize: 1, timeoutMs: config.databaseTimeoutMs, dataDir: config.dataDir });
   try {
     const nowMs = Date.now();

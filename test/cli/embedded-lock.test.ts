@@ -1,0 +1,138 @@
+// The embedded database held by one process at a time, with real processes:
+// the commands and a second server refused while roost runs on DATA_DIR, a
+// lock left by a process that died taken over, the lock gone after a clean
+// shutdown, and no lock at all with DATABASE_URL.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { migrations } from '../../migrations/index.js';
+import { runCommand } from '../helpers/child.js';
+import { spawnRoost, type RoostProcess } from '../helpers/process.js';
+import { createTestSchema, freePort } from '../helpers/roost.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A DATA_DIR of its own, as on an operator's workstation. */
+function dataDir(t: Teardown): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'roost-lock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const lockFile = (dir: string) => path.join(dir, 'roost.lock');
+/** Who the lock names, or undefined when there is none. */
+function readLock(dir: string): { pid: number; holder: string; host: string; since: string } | undefined {
+  return existsSync(lockFile(dir)) ? JSON.parse(readFileSync(lockFile(dir), 'utf8')) : undefined;
+}
+
+/** roost on the embedded defaults in `dir`, ready. */
+async function startRoost(t: Teardown, dir: string): Promise<{ roost: RoostProcess; url: string }> {
+  const port = await freePort();
+  const roost = spawnRoost(t, { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir });
+  await roost.ready();
+  return { roost, url: `http://localhost:${port}` };
+}
+
+async function stop(roost: RoostProcess): Promise<number | null> {
+  roost.child.kill('SIGTERM');
+  return roost.exited;
+}
+
+const command = (name: 'migrate' | 'keys' | 'sessions', args: string[], env: Record<string, string>) => runCommand({ script: `src/cli/${name}.ts` }, args, env);
+
+async function kids(url: string): Promise<string[]> {
+  const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+  return jwks.keys.map((key) => key.kid);
+}
+
+/** The pid of a process that has ended. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+t.test('while roost runs on DATA_DIR, every command refuses before it writes, exit 1', async (t) => {
+  const dir = dataDir(t);
+  const { roost, url } = await startRoost(t, dir);
+  const pid = roost.child.pid!;
+  t.match(readLock(dir), { pid, holder: 'roost', host: hostname() }, 'the lock names the server');
+  const published = await kids(url);
+  t.equal(published.length, 1);
+  const secrets = readFileSync(path.join(dir, 'secrets.json'), 'utf8');
+
+  const env = { DATA_DIR: dir };
+  const [rotate, migrate, purge] = await Promise.all([command('keys', ['rotate'], env), command('migrate', [], env), command('sessions', ['purge'], env)]);
+  const refusal = `(pid ${pid}) is using ${dir}; stop it first, or run the command against DATABASE_URL\n`;
+  t.same(rotate, { code: 1, stdout: '', stderr: `roost keys: roost ${refusal}` });
+  t.same(migrate, { code: 1, stdout: '', stderr: `roost migrate: roost ${refusal}` });
+  t.same(purge, { code: 1, stdout: '', stderr: `roost sessions: roost ${refusal}` });
+
+  t.same(await kids(url), published, 'the server publishes the same key set');
+  t.equal(readLock(dir)?.pid, pid, 'the lock still names the server');
+  t.equal(readFileSync(path.join(dir, 'secrets.json'), 'utf8'), secrets);
+  t.equal(await stop(roost), 0);
+  const list = await command('keys', ['list'], env);
+  t.equal(list.code, 0, list.stderr);
+  t.match(list.stdout, new RegExp(`^state +alg +kid\\ncurrent +ES256 +${published[0]} +signing since \\S+\\n$`), 'one key, as before: no next key was published');
+});
+
+t.test('a second server on the same DATA_DIR refuses to start, and the first runs on', async (t) => {
+  const dir = dataDir(t);
+  const { roost: first, url } = await startRoost(t, dir);
+  const pid = first.child.pid!;
+  const secondPort = await freePort();
+  const second = spawnRoost(t, { PORT: String(secondPort), HOST: '127.0.0.1', DATA_DIR: dir });
+  // Started, it would serve on the same files until killed.
+  t.equal(await Promise.race([second.exited, second.ready().then(() => 'ready', () => second.exited)]), 1);
+  t.equal(second.output(), `roost: failed to start: roost (pid ${pid}) is using ${dir}; stop it first, or give this server another DATA_DIR or a DATABASE_URL\n`);
+  t.equal(readLock(dir)?.pid, pid, 'the lock still names the first');
+  t.equal((await fetch(`${url}/readyz`)).status, 200, 'the first still serves');
+  t.equal(await stop(first), 0);
+});
+
+t.test('a lock left by a process that no longer runs is taken over, and said so', async (t) => {
+  const dir = dataDir(t);
+  const gone = await deadPid();
+  const leave = () => writeFileSync(lockFile(dir), `${JSON.stringify({ pid: gone, holder: 'roost', host: hostname(), since: '2026-01-02T03:04:05.000Z' })}\n`);
+  const took = `took over ${lockFile(dir)} from roost (pid ${gone}, since 2026-01-02T03:04:05.000Z), which no longer runs`;
+
+  leave();
+  const { roost } = await startRoost(t, dir);
+  t.match(roost.logs().find((line) => line.msg === took), { level: 40, lock: lockFile(dir) }, 'by the server, in its log');
+  t.match(readLock(dir), { pid: roost.child.pid, holder: 'roost' });
+  t.equal(await stop(roost), 0);
+
+  leave();
+  const migrate = await command('migrate', [], { DATA_DIR: dir });
+  t.same(migrate, { code: 0, stdout: 'already up to date\n', stderr: `roost migrate: ${took}\n` }, 'by a command, on stderr');
+  t.notOk(existsSync(lockFile(dir)), 'and released when it ends');
+});
+
+t.test('a clean shutdown releases the lock: a command then runs', async (t) => {
+  const dir = dataDir(t);
+  const { roost } = await startRoost(t, dir);
+  t.equal(readLock(dir)?.pid, roost.child.pid, 'held while roost runs');
+  t.equal(await stop(roost), 0);
+  t.match(roost.output(), '"msg":"closed"');
+  t.notOk(existsSync(lockFile(dir)), 'released');
+  const rotate = await command('keys', ['rotate'], { DATA_DIR: dir });
+  t.equal(rotate.code, 0, rotate.stderr);
+  t.match(rotate.stdout, /^published [\w-]{43} \(ES256\) as the next key/);
+  t.equal(rotate.stderr, '', 'nothing taken over');
+  t.notOk(existsSync(lockFile(dir)), 'the command released it too');
+});
+
+t.test('with DATABASE_URL, DATA_DIR and its lock play no part', async (t) => {
+  const dir = dataDir(t);
+  // Held by a process that runs (this one).
+  const held = `${JSON.stringify({ pid: process.pid, holder: 'roost', host: hostname(), since: '2026-01-02T03:04:05.000Z' })}\n`;
+  writeFileSync(lockFile(dir), held);
+  const migrate = await command('migrate', [], { DATABASE_URL: await createTestSchema(t), DATA_DIR: dir });
+  t.same(migrate, { code: 0, stdout: `applied: ${Object.keys(migrations).join(', ')}\n`, stderr: '' });
+  t.equal(readFileSync(lockFile(dir), 'utf8'), held, 'the lock is left as it was');
+});
