@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { EncryptionKeys } from './keys/crypto-box.js';
-import { createDatabase, migrateDatabase, pendingMigrations, type Db } from './store/db.js';
+import { createDatabase, describeConnectionError, migrateDatabase, pendingMigrations, type Db } from './store/db.js';
 import { createMemoryStore, createRedisStore, type FlowStore } from './sign-in/flow-store.js';
 import { keyPolicy } from './keys/key-lifecycle.js';
 import { createKeyRing, type KeyRing } from './keys/key-ring.js';
@@ -77,16 +77,18 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     });
     closers.push(() => db.destroy());
     if (config.databaseUrl === undefined) logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: using the embedded Postgres (PGlite)');
+    // The first query is the first connection: a failure there names DATABASE_URL and says why.
+    const pending = await pendingMigrations(db).catch((error: unknown) => {
+      const described = config.databaseUrl === undefined ? undefined : describeConnectionError(error, config.databaseUrl);
+      throw described === undefined ? error : new Error(described, { cause: error });
+    });
     if (config.migrateOnStart) {
       const started = performance.now();
-      const applied = await migrateDatabase(db, config);
+      const applied = pending.length === 0 ? [] : await migrateDatabase(db, config);
       if (applied.length > 0) logger.info({ applied, ms: Math.round(performance.now() - started) }, 'migrations applied');
-    } else {
+    } else if (pending.length > 0) {
       // Code that expects a newer schema must not serve: refuse to start instead.
-      const pending = await pendingMigrations(db);
-      if (pending.length > 0) {
-        throw new Error(`the database lacks migrations ${pending.join(', ')}: run "npm run migrate" (in the image: node dist/src/cli/migrate.js) first, or set MIGRATE_ON_START=true`);
-      }
+      throw new Error(`the database lacks migrations ${pending.join(', ')}: run "npm run migrate" (in the image: node dist/src/cli/migrate.js) first, or set MIGRATE_ON_START=true`);
     }
 
     let store: FlowStore;

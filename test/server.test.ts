@@ -49,6 +49,21 @@ t.test('a bad variable stops the process with a message naming it', async (t) =>
   t.match(running.output(), /RETURN_TO_URLS entry "ftp:\/\/x" must be an absolute http or https URL/);
 });
 
+t.test('a DATABASE_URL that cannot be reached is named, with where it points and why, and no password', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['postgres://roost:s3cret@127.0.0.1:1/roost', /roost: failed to start: DATABASE_URL: cannot connect to 127\.0\.0\.1:1\/roost \(connection refused: is Postgres running there\?\)/],
+    ['postgres://postgres:s3cret@127.0.0.1:5432/roost_no_such_database', /DATABASE_URL: cannot connect to 127\.0\.0\.1:5432\/roost_no_such_database \(that database does not exist\)/],
+  ];
+  for (const [url, message] of cases) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'roost-unreachable-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const running = run({ DATABASE_URL: url, SANDBOX: 'true', DATA_DIR: dataDir, PORT: String(await freePort()) });
+    t.equal(await running.exited, 1, url);
+    t.match(running.output(), message, url);
+    t.notMatch(running.output(), /s3cret/, 'the password is not printed');
+  }
+});
+
 t.test('production refuses to start without its secrets and without Twitter', async (t) => {
   const running = run({ NODE_ENV: 'production' });
   t.equal(await running.exited, 1);

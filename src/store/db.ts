@@ -141,6 +141,31 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
  * replica's migration lock, may take longer than any request should. The
  * embedded database allows one connection only, so it migrates on `db`.
  */
+/**
+ * What an operator should read when the first connection to DATABASE_URL
+ * fails: the variable, where it points (never its password) and why in
+ * words. undefined for any other error, which is reported as it is.
+ */
+export function describeConnectionError(error: unknown, databaseUrl: string): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const why =
+    code === 'ECONNREFUSED' ? 'connection refused: is Postgres running there?'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name does not resolve'
+    : code === 'ETIMEDOUT' || code === 'ECONNRESET' || (typeof message === 'string' && /timeout/i.test(message)) ? 'no answer in time'
+    : code === '28P01' || code === '28000' ? 'the server refused the user or password'
+    : code === '3D000' ? 'that database does not exist'
+    : undefined;
+  if (why === undefined) return undefined;
+  let target = 'the server it names';
+  try {
+    const url = new URL(databaseUrl);
+    target = `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname.length > 1 ? url.pathname : ''}`;
+  } catch {
+    // An unparsable URL was refused by the configuration already.
+  }
+  return `DATABASE_URL: cannot connect to ${target} (${why})`;
+}
+
 export async function migrateDatabase(db: Db, options: Pick<DatabaseOptions, 'databaseUrl' | 'dataDir'>): Promise<string[]> {
   if (options.databaseUrl === undefined) return migrateToLatest(db);
   if ((await pendingMigrations(db)).length === 0) return [];
