@@ -4,9 +4,13 @@
 import { ConfigError, type DatabaseCommandConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
+import { describeConnectionError } from '../store/db.js';
 
-export function describeCliError(error: unknown): string {
+export function describeCliError(error: unknown, databaseUrl?: string): string {
   if (error instanceof ConfigError) return error.message;
+  // A first connection that failed names DATABASE_URL, where it points and why.
+  const connection = databaseUrl?.trim() ? (describeConnectionError(error, databaseUrl.trim()) ?? describeConnectionError((error as { cause?: unknown })?.cause, databaseUrl.trim())) : undefined;
+  if (connection !== undefined) return connection;
   // withDatabase keeps the driver's message from HTTP clients; an operator needs it.
   if (error instanceof AppError && error.cause instanceof Error) {
     const missingTable = (error.cause as { code?: string }).code === '42P01';

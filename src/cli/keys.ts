@@ -44,6 +44,6 @@ try {
   // Only once closed: the embedded database (PGlite) resets process.exitCode while it closes.
   process.exitCode = exitCode;
 } catch (error) {
-  process.stderr.write(`roost keys: ${describeCliError(error)}\n`);
+  process.stderr.write(`roost keys: ${describeCliError(error, process.env.DATABASE_URL)}\n`);
   process.exit(1);
 }

@@ -15,6 +15,6 @@ try {
     await db.destroy();
   }
 } catch (error) {
-  process.stderr.write(`roost migrate: ${describeCliError(error)}\n`);
+  process.stderr.write(`roost migrate: ${describeCliError(error, process.env.DATABASE_URL)}\n`);
   process.exit(1);
 }

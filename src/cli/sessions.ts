@@ -34,6 +34,6 @@ try {
     await db.destroy();
   }
 } catch (error) {
-  process.stderr.write(`roost sessions: ${describeCliError(error)}\n`);
+  process.stderr.write(`roost sessions: ${describeCliError(error, process.env.DATABASE_URL)}\n`);
   process.exit(1);
 }

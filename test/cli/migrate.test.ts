@@ -21,7 +21,7 @@ t.test('refusals: a bad DATABASE_URL, an unreachable database', async (t) => {
       'roost migrate: invalid configuration:\n  - DATABASE_URL must be a postgres:// or postgresql:// URL\n  - DATABASE_TIMEOUT_MS must be a whole number from 100 to 60000 (got "0")\n',
   });
   t.equal(unreachable.code, 1);
-  t.match(unreachable.stderr, /^roost migrate: .*ECONNREFUSED/);
+  t.equal(unreachable.stderr, 'roost migrate: DATABASE_URL: cannot connect to 127.0.0.1:1/test (connection refused: is Postgres running there?)\n');
 });
 
 t.test('in production with only DATABASE_URL: applies every migration, then nothing', async (t) => {
