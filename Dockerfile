@@ -23,6 +23,12 @@
 # The key and session commands likewise need only what they use (docs/configuration.md):
 #   docker run --rm -e DATABASE_URL=… -e ENCRYPTION_KEY=… roost node dist/src/cli/keys.js list
 # compose.yaml runs the image with Postgres and Redis.
+#
+# The same image tries the sandbox Twitter stand-in, with the embedded Postgres
+# in DATA_DIR (gone with the container), when NODE_ENV is overridden; it is
+# still refused with NODE_ENV=production:
+#   docker run --rm -p 3000:3000 -e NODE_ENV=development -e SANDBOX=true roost
+# then open http://localhost:3000 (docs/production.md, "Try it in a container").
 
 # Node 26, the Active LTS line, on Debian trixie (the official images' default).
 ARG NODE_IMAGE=node:26-trixie-slim
@@ -65,6 +71,8 @@ COPY --from=build /app/dist ./dist
 # sandbox landing page (used only when the sandbox is on, never in production).
 COPY openapi.yaml ./
 COPY src/home ./src/home
+# Further files read at run time (browser assets such as a client/ folder) are
+# copied here, beside src/home, so they stay read-only for the `node` user.
 
 RUN mkdir -p "$DATA_DIR" && chown node:node "$DATA_DIR"
 
