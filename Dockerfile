@@ -71,6 +71,7 @@ COPY --from=build /app/dist ./dist
 # sandbox landing page (used only when the sandbox is on, never in production).
 COPY openapi.yaml ./
 COPY src/home ./src/home
+COPY client/roost.js ./client/roost.js
 # Further files read at run time (browser assets such as a client/ folder) are
 # copied here, beside src/home, so they stay read-only for the `node` user.
 

@@ -14,6 +14,7 @@ import { answerClientError, sendProblem, serializeProblem, toAppError } from './
 import { PROBLEM_PAGE_CSP, problemPage, registeredApps, wantsPage } from './http/problem-page.js';
 import type { RouteOptions } from './http/route-options.js';
 import { accountRoutes } from './http/routes/account.js';
+import { clientRoutes } from './http/routes/client.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { healthRoutes } from './http/routes/health.js';
 import { homeRoutes } from './http/routes/home.js';
@@ -169,6 +170,7 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(healthRoutes, options);
   await app.register(docsRoutes, options);
   await app.register(homeRoutes, options);
+  await app.register(clientRoutes, options);
   await app.register(wellKnownRoutes, options);
   await app.register(loginRoutes, options);
   // The routes a browser app calls with fetch(), in a context of their own:

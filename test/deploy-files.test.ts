@@ -238,3 +238,29 @@ t.test('the sandbox check fails on what it guards against', async (t) => {
   const twitter = { SANDBOX: 'false', TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_URLS: 'http://localhost:5173/signed-in' };
   expect(sandboxProblems({ ...env, ...twitter }, port), [/^not in sandbox mode$/, /^with NODE_ENV=production refused for another reason/], 'real Twitter');
 });
+
+t.test('every project file roost reads at run time is copied into the runtime image', async (t) => {
+  const { readdirSync, statSync } = await import('node:fs');
+  const path = await import('node:path');
+  const root = new URL('..', import.meta.url).pathname;
+  const sources = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const full = path.join(dir, name);
+      return statSync(full).isDirectory() ? sources(full) : full.endsWith('.ts') ? [full] : [];
+    });
+  // Project-relative paths written as string literals in src/ (readProjectFile's arguments and the tables it reads from).
+  const read = new Set<string>();
+  for (const file of sources(path.join(root, 'src'))) {
+    for (const [, literal] of readFileSync(file, 'utf8').matchAll(/'([\w-]+(?:\/[\w.-]+)*\.(?:js|html|css|yaml|json))'/g)) {
+      try {
+        if (statSync(path.join(root, literal as string)).isFile()) read.add(literal as string);
+      } catch {
+        // Not a file of the project: a content type, a module name.
+      }
+    }
+  }
+  t.ok(read.has('client/roost.js') && read.has('openapi.yaml') && read.has('src/home/page.html'), `found the files read at run time: ${[...read].join(', ')}`);
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const copied = [...runtime.matchAll(/^COPY\s+(?!--)(\S+)\s+\S+$/gm)].map((match) => (match[1] as string).replace(/\/$/, ''));
+  for (const file of read) t.ok(copied.some((source) => file === source || file.startsWith(`${source}/`)), `${file} is copied into the image`);
+});
