@@ -3,20 +3,12 @@
 // COOKIE_SECRET, nor RETURN_TO_URLS, and a bad value of a variable a
 // command does not use does not stop it.
 import t from 'tap';
-import { ConfigError, loadConfig, loadKeysCommandConfig, loadMigrateConfig, loadSessionsCommandConfig } from '../src/config.js';
+import { problemsOfLoading } from './helpers/config-problems.js';
+import { loadConfig, loadKeysCommandConfig, loadMigrateConfig, loadSessionsCommandConfig } from '../src/config.js';
 
 const HEX_KEY = 'ab'.repeat(32);
 const DATABASE_URL = 'postgres://roost@db:5432/roost';
 
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
 
 /** Values the server needs and the commands must not look at, all of them bad. */
 const serverOnly = { TWITTER_CONSUMER_SECRET: 'orphan', RETURN_TO_URLS: 'not a url', COOKIE_SECRET: 'short', LOG_LEVEL: 'loud', PORT: 'eighty', REDIS_URL: 'http://redis' };
@@ -26,7 +18,7 @@ t.test('migrate: the database only', async (t) => {
   t.same(config, { databaseUrl: DATABASE_URL, databaseTimeoutMs: 5000, dataDir: '.data' });
   t.ok(Object.isFrozen(config), 'frozen');
   t.same(loadMigrateConfig({ NODE_ENV: 'production' }), { databaseUrl: undefined, databaseTimeoutMs: 5000, dataDir: '.data' }, 'the embedded database in DATA_DIR');
-  t.same(problemsOf(() => loadMigrateConfig({ DATABASE_URL: 'mysql://db/roost', DATABASE_TIMEOUT_MS: '50', ENCRYPTION_KEY: 'short' })), [
+  t.same(problemsOfLoading(() => loadMigrateConfig({ DATABASE_URL: 'mysql://db/roost', DATABASE_TIMEOUT_MS: '50', ENCRYPTION_KEY: 'short' })), [
     'DATABASE_URL must be a postgres:// or postgresql:// URL',
     'DATABASE_TIMEOUT_MS must be a whole number from 100 to 60000 (got "50")',
   ]);
@@ -41,11 +33,11 @@ t.test('keys: the database, ENCRYPTION_KEY (required in production) and the key 
   t.ok(Object.isFrozen(config), 'frozen');
   t.equal(loadKeysCommandConfig({}).encryptionKey, undefined, 'outside production the key generated in DATA_DIR serves');
 
-  t.same(problemsOf(() => loadKeysCommandConfig({ NODE_ENV: 'production', DATABASE_URL, ...serverOnly })), [
+  t.same(problemsOfLoading(() => loadKeysCommandConfig({ NODE_ENV: 'production', DATABASE_URL, ...serverOnly })), [
     'ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes, hex or base64)',
   ]);
   t.same(
-    problemsOf(() =>
+    problemsOfLoading(() =>
       loadKeysCommandConfig({ DATABASE_URL, ENCRYPTION_KEY: HEX_KEY, ENCRYPTION_KEYS_PREVIOUS: 'nope', JWT_ALG: 'HS256', KEY_ROTATION_INTERVAL: '60', ACCESS_TOKEN_TTL: '5' }),
     ),
     [
@@ -61,7 +53,7 @@ t.test('sessions: the database and the session times', async (t) => {
   const config = loadSessionsCommandConfig({ NODE_ENV: 'production', DATABASE_URL, SESSION_RETENTION: '86400', ...serverOnly });
   t.same(config, { databaseUrl: DATABASE_URL, databaseTimeoutMs: 5000, dataDir: '.data', sessionTtl: 30 * 86400, sessionIdleTtl: 7 * 86400, sessionRetention: 86400 });
   t.equal(loadSessionsCommandConfig({ SESSION_TTL: '3600' }).sessionIdleTtl, 3600, 'the idle default follows a short SESSION_TTL, as in the server');
-  t.same(problemsOf(() => loadSessionsCommandConfig({ NODE_ENV: 'production', SESSION_TTL: '3600', SESSION_IDLE_TTL: '7200', SESSION_RETENTION: 'a week' })), [
+  t.same(problemsOfLoading(() => loadSessionsCommandConfig({ NODE_ENV: 'production', SESSION_TTL: '3600', SESSION_IDLE_TTL: '7200', SESSION_RETENTION: 'a week' })), [
     'SESSION_IDLE_TTL (7200) must not exceed SESSION_TTL (3600)',
     'SESSION_RETENTION must be a whole number from 0 to 31622400 (got "a week")',
   ]);

@@ -6,43 +6,35 @@
 // sandbox may run, and the config is the one an unset NODE_ENV gives, field
 // for field.
 import t from 'tap';
-import { ConfigError, loadConfig, loadKeysCommandConfig } from '../src/config.js';
+import { problemsOfLoading } from './helpers/config-problems.js';
+import { loadConfig, loadKeysCommandConfig } from '../src/config.js';
 
 const NOT_PRODUCTION = ['', 'development', 'test', 'staging', 'producer', 'preproduction'];
 const ALMOST_PRODUCTION = ['Production', 'PRODUCTION', 'prod', 'Prod', ' production', 'production '];
 
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
 
 t.test('production asks for the Twitter app and both secrets', async (t) => {
-  const problems = problemsOf(() => loadConfig({ NODE_ENV: 'production' })).join('\n');
+  const problems = problemsOfLoading(() => loadConfig({ NODE_ENV: 'production' })).join('\n');
   t.match(problems, /TWITTER_CONSUMER_KEY is required when NODE_ENV=production/);
   t.match(problems, /COOKIE_SECRET is required when NODE_ENV=production/);
   t.match(problems, /ENCRYPTION_KEY is required when NODE_ENV=production/);
-  t.match(problemsOf(() => loadKeysCommandConfig({ NODE_ENV: 'production' })).join('\n'), /ENCRYPTION_KEY is required when NODE_ENV=production/, 'npm run keys too');
+  t.match(problemsOfLoading(() => loadKeysCommandConfig({ NODE_ENV: 'production' })).join('\n'), /ENCRYPTION_KEY is required when NODE_ENV=production/, 'npm run keys too');
 });
 
 t.test('a NODE_ENV that looks like production but is not exactly it stops the start', async (t) => {
   const secrets = { COOKIE_SECRET: 'c'.repeat(32), ENCRYPTION_KEY: 'ab'.repeat(32) };
   for (const nodeEnv of ALMOST_PRODUCTION) {
     const expected = `NODE_ENV=${JSON.stringify(nodeEnv)} is not production: write NODE_ENV=production exactly, or another value such as development`;
-    t.same(problemsOf(() => loadConfig({ NODE_ENV: nodeEnv, ...secrets })), [expected], `server: ${JSON.stringify(nodeEnv)}`);
-    t.same(problemsOf(() => loadKeysCommandConfig({ NODE_ENV: nodeEnv })), [expected], `npm run keys: ${JSON.stringify(nodeEnv)}`);
+    t.same(problemsOfLoading(() => loadConfig({ NODE_ENV: nodeEnv, ...secrets })), [expected], `server: ${JSON.stringify(nodeEnv)}`);
+    t.same(problemsOfLoading(() => loadKeysCommandConfig({ NODE_ENV: nodeEnv })), [expected], `npm run keys: ${JSON.stringify(nodeEnv)}`);
   }
 });
 
 t.test('every other NODE_ENV asks for none of it', async (t) => {
   for (const nodeEnv of NOT_PRODUCTION) {
     const name = `NODE_ENV=${JSON.stringify(nodeEnv)}`;
-    t.same(problemsOf(() => loadConfig({ NODE_ENV: nodeEnv })), [], `${name}: no Twitter app, no secrets, no return_to list needed`);
-    t.same(problemsOf(() => loadKeysCommandConfig({ NODE_ENV: nodeEnv })), [], `${name}: npm run keys needs no ENCRYPTION_KEY`);
+    t.same(problemsOfLoading(() => loadConfig({ NODE_ENV: nodeEnv })), [], `${name}: no Twitter app, no secrets, no return_to list needed`);
+    t.same(problemsOfLoading(() => loadKeysCommandConfig({ NODE_ENV: nodeEnv })), [], `${name}: npm run keys needs no ENCRYPTION_KEY`);
   }
 });
 

@@ -6,33 +6,55 @@
 import { decryptSecret, encryptSecret, isSealedWithCurrentKey, type EncryptionKeys } from './crypto-box.js';
 import { withDatabase, type Db } from '../store/db.js';
 
-/** Re-seals what needs it; returns the kids re-sealed. A key no configured key opens is reported and left alone. */
-export async function resealSigningKeys(db: Db, keys: EncryptionKeys, onUnreadable: (kid: string) => void): Promise<string[]> {
-  const rows = await withDatabase(() => db.selectFrom('signing_keys').select(['kid', 'private_jwk_sealed']).execute());
+/** One sealed value, where it is stored and what it is bound to. */
+interface SealedRow {
+  readonly id: string;
+  readonly sealed: string;
+  readonly context: string;
+}
+
+/**
+ * Re-seals each row not sealed with the current key, writing it back only if
+ * no other replica changed it meanwhile; returns the ids re-sealed. A value
+ * no configured key opens is reported and left alone.
+ */
+async function resealRows(
+  rows: readonly SealedRow[],
+  keys: EncryptionKeys,
+  write: (row: SealedRow, resealed: string) => Promise<boolean>,
+  onUnreadable: (id: string) => void,
+): Promise<string[]> {
   const resealed: string[] = [];
   for (const row of rows) {
-    // Keys that left the JWKS keep no private part.
-    if (row.private_jwk_sealed === null || isSealedWithCurrentKey(keys, row.private_jwk_sealed)) continue;
-    const context = `signing_key:${row.kid}`;
+    if (isSealedWithCurrentKey(keys, row.sealed)) continue;
     let plaintext: string;
     try {
-      plaintext = decryptSecret(keys, row.private_jwk_sealed, context);
+      plaintext = decryptSecret(keys, row.sealed, row.context);
     } catch {
-      onUnreadable(row.kid);
+      onUnreadable(row.id);
       continue;
     }
-    // Only if no other replica changed it meanwhile.
-    const result = await withDatabase(() =>
-      db
-        .updateTable('signing_keys')
-        .set({ private_jwk_sealed: encryptSecret(keys, plaintext, context) })
-        .where('kid', '=', row.kid)
-        .where('private_jwk_sealed', '=', row.private_jwk_sealed as string)
-        .executeTakeFirst(),
-    );
-    if (result.numUpdatedRows > 0n) resealed.push(row.kid);
+    if (await write(row, encryptSecret(keys, plaintext, row.context))) resealed.push(row.id);
   }
   return resealed;
+}
+
+/** The signing keys' private parts; returns the kids re-sealed. */
+export async function resealSigningKeys(db: Db, keys: EncryptionKeys, onUnreadable: (kid: string) => void): Promise<string[]> {
+  const rows = await withDatabase(() => db.selectFrom('signing_keys').select(['kid', 'private_jwk_sealed']).execute());
+  // Keys that left the JWKS keep no private part.
+  const sealed = rows.flatMap((row) => (row.private_jwk_sealed === null ? [] : [{ id: row.kid, sealed: row.private_jwk_sealed, context: `signing_key:${row.kid}` }]));
+  return resealRows(
+    sealed,
+    keys,
+    async (row, resealed) => {
+      const result = await withDatabase(() =>
+        db.updateTable('signing_keys').set({ private_jwk_sealed: resealed }).where('kid', '=', row.id).where('private_jwk_sealed', '=', row.sealed).executeTakeFirst(),
+      );
+      return result.numUpdatedRows > 0n;
+    },
+    onUnreadable,
+  );
 }
 
 /** What a row of sealed_secrets is sealed to: its name, so a value copied into another row does not open. */
@@ -40,29 +62,18 @@ export function storedSecretContext(name: string): string {
   return `sealed_secret:${name}`;
 }
 
-/** resealSigningKeys for the rows of sealed_secrets; returns the names re-sealed. */
+/** The rows of sealed_secrets; returns the names re-sealed. */
 export async function resealStoredSecrets(db: Db, keys: EncryptionKeys, onUnreadable: (name: string) => void): Promise<string[]> {
   const rows = await withDatabase(() => db.selectFrom('sealed_secrets').select(['name', 'sealed']).execute());
-  const resealed: string[] = [];
-  for (const row of rows) {
-    if (isSealedWithCurrentKey(keys, row.sealed)) continue;
-    const context = storedSecretContext(row.name);
-    let plaintext: string;
-    try {
-      plaintext = decryptSecret(keys, row.sealed, context);
-    } catch {
-      onUnreadable(row.name);
-      continue;
-    }
-    const result = await withDatabase(() =>
-      db
-        .updateTable('sealed_secrets')
-        .set({ sealed: encryptSecret(keys, plaintext, context) })
-        .where('name', '=', row.name)
-        .where('sealed', '=', row.sealed)
-        .executeTakeFirst(),
-    );
-    if (result.numUpdatedRows > 0n) resealed.push(row.name);
-  }
-  return resealed;
+  return resealRows(
+    rows.map((row) => ({ id: row.name, sealed: row.sealed, context: storedSecretContext(row.name) })),
+    keys,
+    async (row, resealed) => {
+      const result = await withDatabase(() =>
+        db.updateTable('sealed_secrets').set({ sealed: resealed }).where('name', '=', row.id).where('sealed', '=', row.sealed).executeTakeFirst(),
+      );
+      return result.numUpdatedRows > 0n;
+    },
+    onUnreadable,
+  );
 }
