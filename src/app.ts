@@ -10,7 +10,7 @@ import { SANDBOX_PATH, type Config } from './config.js';
 import type { Deps } from './deps.js';
 import { AppError } from './errors.js';
 import { corsOptions, notFoundCorsHeaders } from './http/cors.js';
-import { answerClientError, sendProblem, serializeProblem, toAppError } from './http/problems.js';
+import { answerClientError, logProblem, sendProblem, serializeProblem, toAppError } from './http/problems.js';
 import { PROBLEM_PAGE_CSP, problemPage, registeredApps, wantsPage } from './http/problem-page.js';
 import type { RouteOptions } from './http/route-options.js';
 import { accountRoutes } from './http/routes/account.js';
@@ -141,13 +141,13 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const appError = toAppError(error, request);
-    if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
-    else request.log.info({ code: appError.code }, 'request refused');
+    logProblem(request, appError, error);
     return sendProblem(reply, appError);
   });
+  const notFoundCors = notFoundCorsHeaders(config);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
-      reply.headers(notFoundCorsHeaders(config, request.headers.origin, request.url)),
+      reply.headers(notFoundCors(request.headers.origin, request.url)),
       new AppError('not_found', `No route for ${request.method} ${pathOf(request.url)}`),
     ),
   );

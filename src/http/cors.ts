@@ -39,8 +39,11 @@ export function corsOptions(config: CorsConfig): FastifyCorsOptions {
  * serve, say). The not-found handler runs outside their CORS hook, and an app
  * should read the problem rather than meet a network error.
  */
-export function notFoundCorsHeaders(config: CorsConfig, origin: string | undefined, url: string): Record<string, string> {
-  if (origin === undefined || !CORS_PATHS.test(url)) return {};
-  if (!allowedOrigins(config).some((allowed) => (typeof allowed === 'string' ? allowed === origin : allowed.test(origin)))) return {};
-  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS.join(', '), vary: 'Origin' };
+export function notFoundCorsHeaders(config: CorsConfig): (origin: string | undefined, url: string) => Record<string, string> {
+  const allowed = allowedOrigins(config);
+  return (origin, url): Record<string, string> => {
+    if (origin === undefined || !CORS_PATHS.test(url)) return {};
+    if (!allowed.some((entry) => (typeof entry === 'string' ? entry === origin : entry.test(origin)))) return {};
+    return { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED_HEADERS.join(', '), vary: 'Origin' };
+  };
 }

@@ -2,10 +2,11 @@
 // callback) answer a browser that asks for HTML with this small page rather
 // than the problem+json an API client reads: what happened, what to do, and
 // links back to the apps that use this roost.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { AppError } from '../errors.js';
 import { escapeHtml } from './html.js';
+import { logProblem, toAppError } from './problems.js';
 
 // No script, no outside resource; the one inline style block is all the page has.
 export const PROBLEM_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -53,4 +54,18 @@ export function sendProblemPage(reply: FastifyReply, error: AppError, apps: read
     .header('content-security-policy', PROBLEM_PAGE_CSP)
     .type('text/html; charset=utf-8')
     .send(problemPage(error, apps));
+}
+
+/**
+ * In this plugin's routes (the ones a browser navigates or posts a form to),
+ * an error is answered with the page when the browser asks for HTML; any
+ * other client gets the app's problem+json, from the parent handler.
+ */
+export function answerBrowsersWithPages(app: FastifyInstance, apps: readonly string[]): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (!wantsPage(request)) throw error;
+    const appError = toAppError(error, request);
+    logProblem(request, appError, error);
+    return sendProblemPage(reply, appError, apps);
+  });
 }

@@ -12,6 +12,12 @@ export function toAppError(error: FastifyError | AppError, request: FastifyReque
   return fromFastifyError(error);
 }
 
+/** How every refused or failed request is logged: a 5xx with its cause, anything else as a refusal. */
+export function logProblem(request: FastifyRequest, error: AppError, cause: unknown): void {
+  if (error.status >= 500) request.log.error({ err: cause, code: error.code }, 'request failed');
+  else request.log.info({ code: error.code }, 'request refused');
+}
+
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
   return reply
     .status(error.status)

@@ -92,6 +92,24 @@ t.test('logout refuses bad input and then ends nothing', async (t) => {
   t.equal((await refresh(tokens.refresh_token)).status, 200, 'the session survived every refused logout');
 });
 
+t.test('a form a browser posts to /logout gets a page for an error, never raw JSON', async (t) => {
+  const tokens = await signedIn();
+  const browserAccept = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+  const cases: Array<[string, Parameters<typeof call>[2], number, string]> = [
+    ['a foreign return_to', { form: { refresh_token: tokens.refresh_token, return_to: 'https://evil.example/' }, headers: browserAccept }, 400, 'return_to_not_allowed'],
+    ['no token at all', { form: { return_to: `${APP_ORIGIN}/bye?x=1` }, headers: browserAccept }, 400, 'invalid_request'],
+    ['an oversized body', { form: { refresh_token: 'a'.repeat(5000) }, headers: browserAccept }, 413, 'payload_too_large'],
+  ];
+  for (const [name, options, status, code] of cases) {
+    const out = await call('POST', '/logout', options);
+    t.equal(out.status, status, name);
+    t.equal(out.headers.get('content-type'), 'text/html; charset=utf-8', name);
+    t.match(out.text, `<code>${code}</code>`, name);
+    t.equal(out.headers.get('location'), null, name);
+  }
+  t.equal((await refresh(tokens.refresh_token)).status, 200, 'and nothing ended');
+});
+
 t.test('an unknown or malformed refresh token signs nothing out and says nothing', async (t) => {
   for (const token of ['A'.repeat(43), 'short']) t.equal((await call('POST', '/logout', { form: { refresh_token: token } })).status, 204);
 });

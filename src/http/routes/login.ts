@@ -1,7 +1,7 @@
 // GET /login and GET /login/callback: the browser's side of the flow.
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { toAppError } from '../problems.js';
-import { registeredApps, sendProblemPage, wantsPage } from '../problem-page.js';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { logProblem, toAppError } from '../problems.js';
+import { answerBrowsersWithPages, registeredApps } from '../problem-page.js';
 import { rateLimited, type RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
 import { flowCookie } from '../../sign-in/flow-cookie.js';
@@ -22,13 +22,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     metrics.signInsFailed.inc({ step: step(request), reason: toAppError(error, request).code });
   });
   // A person's browser gets a page; an API client, the problem+json of the app's own handler.
-  const apps = registeredApps(config);
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (!wantsPage(request)) throw error;
-    const appError = toAppError(error, request);
-    logFailure(request, appError, error);
-    return sendProblemPage(reply, appError, apps);
-  });
+  answerBrowsersWithPages(app, registeredApps(config));
   const { name: cookieName, options: cookieOptions } = flowCookie(config.publicUrl);
 
   const toPublicHost = publicHostRedirector(config.publicUrl);
@@ -96,7 +90,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       case 'failed':
         // Back at the app with an OAuth error; counted and logged as a refused request would be.
         metrics.signInsFailed.inc({ step: 'finish', reason: outcome.error.code });
-        logFailure(request, outcome.error, outcome.cause);
+        logProblem(request, outcome.error, outcome.cause);
         break;
       case 'signed-in':
         metrics.signInsCompleted.inc();
@@ -106,9 +100,3 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     return reply.redirect(outcome.location, 302);
   });
 };
-
-/** As the app's error handler logs: a 5xx with its cause, anything else as a refusal. */
-function logFailure(request: FastifyRequest, error: AppError, cause: unknown): void {
-  if (error.status >= 500) request.log.error({ err: cause, code: error.code }, 'request failed');
-  else request.log.info({ code: error.code }, 'request refused');
-}

@@ -13,11 +13,14 @@ import { checkReturnTo } from '../../sign-in/return-to.js';
 import { findSessionByRefreshFamily, findSessionByRefreshHash, revokeSession } from '../../sessions/queries.js';
 import { omitEmptyParameters } from '../../sessions/token-params.js';
 import { createBearerAuth } from '../bearer.js';
+import { answerBrowsersWithPages, registeredApps } from '../problem-page.js';
 
 const LOGOUT_BODY_LIMIT = 4096;
 
 export const logoutRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   await app.register(formBody, { bodyLimit: LOGOUT_BODY_LIMIT });
+  // A form posted by a browser (with return_to) gets a page for an error, never raw JSON.
+  answerBrowsersWithPages(app, registeredApps(config));
   const bearer = createBearerAuth(config, deps);
 
   const route = {
