@@ -3,18 +3,14 @@
 import t from 'tap';
 import { SANDBOX_CONSUMER_KEY, SANDBOX_CONSUMER_SECRET } from '../../src/config.js';
 import { isAllowedRedirect } from '../../src/sign-in/redirect-guard.js';
-import { parseRedirectUri } from '../../src/sign-in/redirect-uris.js';
+import { registered } from '../helpers/redirect-uris.js';
 import { createTwitterClient } from '../../src/twitter/client.js';
 import { hostileReturnTos, printable } from '../helpers/hostile-return-to.js';
 import { APP_ORIGIN, APP_URL, startRoost } from '../helpers/roost.js';
 
 const config = {
   publicUrl: 'https://auth.example.com',
-  returnToUrls: ['https://app.example.com/', 'https://app.example.com/cb?x=1', `https://app.example.com/${'a'.repeat(2024)}`, 'http://localhost/cb', 'http://127.0.0.1'].map((raw) => {
-    const parsed = parseRedirectUri(raw);
-    if (!parsed.ok) throw new Error(parsed.reason);
-    return parsed.uri;
-  }),
+  returnToUrls: registered(['https://app.example.com/', 'https://app.example.com/cb?x=1', `https://app.example.com/${'a'.repeat(2024)}`, 'http://localhost/cb', 'http://127.0.0.1']),
   twitter: { apiUrl: 'https://api.x.com' },
 };
 
