@@ -4,6 +4,7 @@ import * as keyLifecycle from './0002_key_lifecycle.js';
 import * as sessions from './0003_sessions.js';
 import * as sessionPurge from './0004_session_purge.js';
 import * as refreshChain from './0005_refresh_chain.js';
+import * as upstreamProtocol from './0006_upstream_protocol.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_sessions': sessions,
   '0004_session_purge': sessionPurge,
   '0005_refresh_chain': refreshChain,
+  '0006_upstream_protocol': upstreamProtocol,
 };

@@ -190,6 +190,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
       prefix: SANDBOX_PATH,
       consumerKey: config.twitter.consumerKey,
       consumerSecret: config.twitter.consumerSecret,
+      clientId: config.twitter.clientId,
+      clientSecret: config.twitter.clientSecret,
       users: createDefaultSandboxUsers(),
       baseUrl: config.twitter.apiUrl,
       // As Twitter does: only the registered callback, so the sandbox is no open redirect.

@@ -6,10 +6,18 @@ import { CLOCK_LEEWAY_SECONDS } from './keys/key-lifecycle.js';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys/signing-keys.js';
 import { parseRedirectUri, type RedirectUri } from './sign-in/redirect-uris.js';
 import { parseRedisUrl } from './store/redis-url.js';
+import type { EmailMode, UpstreamProtocol } from './twitter/upstream.js';
 
 export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
 export const SANDBOX_CONSUMER_SECRET = 'roost-sandbox-consumer-secret';
+export const SANDBOX_CLIENT_ID = 'roost-sandbox-client-id';
+export const SANDBOX_CLIENT_SECRET = 'roost-sandbox-client-secret';
 export const SANDBOX_PATH = '/sandbox/twitter';
+/** Where the sandbox serves X's OAuth 2.0 authorize page, under SANDBOX_PATH (X's own is x.com/i/oauth2/authorize). */
+export const SANDBOX_AUTHORIZE_PATH = '/i/oauth2/authorize';
+const EMAIL_MODES = ['off', 'optional', 'required'] as const;
+/** Both pairs of X keys, for the messages that name them. */
+const X_KEYS = 'TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET (OAuth 2.0) or TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (OAuth 1.0a)';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -22,12 +30,22 @@ export interface Config {
   readonly publicUrl: string;
   readonly callbackUrl: string;
   readonly twitter: {
+    /** How roost signs in with X: OAuth 2.0 with PKCE, or OAuth 1.0a. */
+    readonly protocol: UpstreamProtocol;
     readonly apiUrl: string;
+    /** X's OAuth 2.0 authorize page. */
+    readonly authorizeUrl: string;
+    /** OAuth 1.0a keys; the sandbox's own when none are configured. */
     readonly consumerKey: string;
     readonly consumerSecret: string;
+    /** OAuth 2.0 client credentials; the sandbox's own when none are configured. */
+    readonly clientId: string;
+    readonly clientSecret: string;
     readonly timeoutMs: number;
+    /** Whether to ask X for the user's email, and whether a sign-in without one is refused. */
+    readonly email: EmailMode;
   };
-  /** True when roost serves its own Twitter stand-in (no consumer key configured, and nothing says this is a real deployment). */
+  /** True when roost serves its own Twitter stand-in (no X keys configured, and nothing says this is a real deployment). */
   readonly sandbox: boolean;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
@@ -218,39 +236,116 @@ function readSigningKeys(env: EnvReader): Pick<Config, 'jwtAlg' | 'jwksMaxAge' |
   return { jwtAlg: jwtAlg as SigningAlg, jwksMaxAge, keyRefreshInterval, keyRotationInterval, accessTokenTtl };
 }
 
+/** The X keys as configured, before the sandbox decides whether any are needed. */
+interface XKeys {
+  readonly consumerKey: string | undefined;
+  readonly consumerSecret: string | undefined;
+  readonly clientId: string | undefined;
+  readonly clientSecret: string | undefined;
+  /** Which protocol the keys select: the one pair given, or TWITTER_PROTOCOL with both; undefined without keys. */
+  readonly protocol: UpstreamProtocol | undefined;
+  /** TWITTER_PROTOCOL as given. */
+  readonly asked: UpstreamProtocol | undefined;
+}
+
+/**
+ * The two pairs of X keys: TWITTER_CLIENT_ID/SECRET select OAuth 2.0,
+ * TWITTER_CONSUMER_KEY/SECRET OAuth 1.0a. With both pairs (while moving from
+ * one to the other) TWITTER_PROTOCOL says which one signs in.
+ */
+function readXKeys(env: EnvReader): XKeys {
+  const { problems, read } = env;
+  const consumerKey = read('TWITTER_CONSUMER_KEY');
+  const consumerSecret = read('TWITTER_CONSUMER_SECRET');
+  const clientId = read('TWITTER_CLIENT_ID');
+  const clientSecret = read('TWITTER_CLIENT_SECRET');
+  const pair = (key: string, secret: string, hasKey: boolean, hasSecret: boolean) => {
+    if (hasKey && !hasSecret) problems.push(`${secret} is required when ${key} is set`);
+    if (!hasKey && hasSecret) problems.push(`${secret} is set but ${key} is not: set both, or neither for the sandbox`);
+  };
+  pair('TWITTER_CONSUMER_KEY', 'TWITTER_CONSUMER_SECRET', consumerKey !== undefined, consumerSecret !== undefined);
+  pair('TWITTER_CLIENT_ID', 'TWITTER_CLIENT_SECRET', clientId !== undefined, clientSecret !== undefined);
+  const askedRaw = read('TWITTER_PROTOCOL');
+  let asked: UpstreamProtocol | undefined;
+  if (askedRaw === 'oauth1' || askedRaw === 'oauth2') asked = askedRaw;
+  else if (askedRaw !== undefined) problems.push(`TWITTER_PROTOCOL must be oauth2 or oauth1 (got "${askedRaw}")`);
+  const has1 = consumerKey !== undefined;
+  const has2 = clientId !== undefined;
+  let protocol: UpstreamProtocol | undefined;
+  if (has1 && has2) {
+    if (askedRaw === undefined) {
+      problems.push('TWITTER_CLIENT_ID and TWITTER_CONSUMER_KEY are both set: set TWITTER_PROTOCOL=oauth2 or TWITTER_PROTOCOL=oauth1 to say which one signs in');
+    }
+    protocol = asked;
+  } else if (has1 || has2) {
+    protocol = has2 ? 'oauth2' : 'oauth1';
+    if (asked !== undefined && asked !== protocol) {
+      problems.push(
+        asked === 'oauth2'
+          ? "TWITTER_PROTOCOL=oauth2 needs TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET (X's OAuth 2.0 Client ID and Client Secret); only TWITTER_CONSUMER_KEY is set"
+          : "TWITTER_PROTOCOL=oauth1 needs TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (X's API Key and Secret); only TWITTER_CLIENT_ID is set",
+      );
+    }
+  }
+  return { consumerKey, consumerSecret, clientId, clientSecret, protocol, asked };
+}
+
 /**
  * Whether roost serves its own Twitter stand-in. It signs anyone in as a
- * made-up user, so it never starts by accident: without a consumer key it is
- * on only where nothing says this is a real deployment (plain-http PUBLIC_URL,
+ * made-up user, so it never starts by accident: without X keys it is on only
+ * where nothing says this is a real deployment (plain-http PUBLIC_URL,
  * embedded database), or where SANDBOX=true asks for it; never in production.
  */
-function readSandbox(
-  env: EnvReader,
-  given: { consumerKey: string | undefined; consumerSecret: string | undefined; publicUrl: URL | undefined; databaseUrl: string | undefined },
-): boolean {
+function readSandbox(env: EnvReader, given: { keys: XKeys; publicUrl: URL | undefined; databaseUrl: string | undefined }): boolean {
   const { problems } = env;
   const asked = env.read('SANDBOX') === undefined ? undefined : env.boolean('SANDBOX', false);
-  const hasKey = given.consumerKey !== undefined;
-  if (!hasKey && given.consumerSecret !== undefined) {
-    problems.push('TWITTER_CONSUMER_SECRET is set but TWITTER_CONSUMER_KEY is not: set both, or neither for the sandbox');
-  }
-  if (hasKey && given.consumerSecret === undefined) problems.push('TWITTER_CONSUMER_SECRET is required when TWITTER_CONSUMER_KEY is set');
+  const { keys } = given;
+  const hasKey = [keys.consumerKey, keys.consumerSecret, keys.clientId, keys.clientSecret].some((value) => value !== undefined);
   if (asked === true && hasKey) {
-    problems.push('SANDBOX=true and TWITTER_CONSUMER_KEY are both set: remove SANDBOX to sign in with Twitter, or the Twitter keys to run the sandbox');
+    const named = keys.clientId !== undefined ? 'TWITTER_CLIENT_ID' : 'TWITTER_CONSUMER_KEY';
+    problems.push(`SANDBOX=true and ${named} are both set: remove SANDBOX to sign in with X, or the X keys to run the sandbox`);
   }
-  if (asked === false && !hasKey) problems.push('TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET are required when SANDBOX=false');
+  if (asked === false && !hasKey) problems.push(`${X_KEYS} are required when SANDBOX=false`);
   const sandbox = asked ?? !hasKey;
   if (!sandbox || hasKey) return false;
   if (env.production) {
-    problems.push('TWITTER_CONSUMER_KEY is required when NODE_ENV=production (the sandbox provider never runs in production)');
+    problems.push(`X keys are required when NODE_ENV=production (the sandbox provider never runs in production): set ${X_KEYS}`);
   } else if (asked === undefined && (given.publicUrl?.protocol === 'https:' || given.databaseUrl !== undefined)) {
     const why = given.publicUrl?.protocol === 'https:' ? 'PUBLIC_URL is https' : 'DATABASE_URL is set';
     problems.push(
-      `TWITTER_CONSUMER_KEY is not set, so roost would run its sandbox, which signs anyone in as a made-up user; it does not do that on its own when ${why}. ` +
-        'Set TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET, or SANDBOX=true to run the sandbox on purpose',
+      `No X keys are set, so roost would run its sandbox, which signs anyone in as a made-up user; it does not do that on its own when ${why}. ` +
+        `Set ${X_KEYS}, or SANDBOX=true to run the sandbox on purpose`,
     );
   }
   return true;
+}
+
+/** TWITTER_API_URL and TWITTER_AUTHORIZE_URL: X's own by default, the sandbox's under PUBLIC_URL, refused with the sandbox. */
+function readXUrls(env: EnvReader, sandbox: boolean, publicUrl: string, protocol: UpstreamProtocol) {
+  const { problems, read, httpUrl } = env;
+  const sandboxBase = `${publicUrl}${SANDBOX_PATH}`;
+  const url = (name: string, raw: string | undefined, fallback: string, sandboxUrl: string) => {
+    if (raw === undefined) return sandbox ? sandboxUrl : fallback;
+    if (sandbox) {
+      problems.push(`${name} needs X keys, ${X_KEYS} (without them roost serves its own sandbox)`);
+      return sandboxUrl;
+    }
+    const parsed = httpUrl(name, raw);
+    return parsed ? parsed.href.replace(/\/+$/, '') : fallback;
+  };
+  const apiUrl = url('TWITTER_API_URL', read('TWITTER_API_URL'), 'https://api.x.com', sandboxBase);
+  const authorizeUrl = url('TWITTER_AUTHORIZE_URL', read('TWITTER_AUTHORIZE_URL'), 'https://x.com/i/oauth2/authorize', `${sandboxBase}${SANDBOX_AUTHORIZE_PATH}`);
+  if (!sandbox && protocol === 'oauth1' && read('TWITTER_AUTHORIZE_URL') !== undefined && read('TWITTER_CLIENT_ID') === undefined) {
+    problems.push('TWITTER_AUTHORIZE_URL is used only by OAuth 2.0: set TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET, or remove it');
+  }
+  return { apiUrl, authorizeUrl };
+}
+
+function readEmailMode(env: EnvReader): EmailMode {
+  const raw = env.read('TWITTER_EMAIL') ?? 'optional';
+  if ((EMAIL_MODES as readonly string[]).includes(raw)) return raw as EmailMode;
+  env.problems.push(`TWITTER_EMAIL must be one of ${EMAIL_MODES.join(', ')} (got "${raw}")`);
+  return 'optional';
 }
 
 /**
@@ -361,20 +456,12 @@ export function loadConfig(env: Env): Config {
     );
   }
 
-  const consumerKey = read('TWITTER_CONSUMER_KEY');
-  const consumerSecret = read('TWITTER_CONSUMER_SECRET');
+  const keys = readXKeys(reader);
   const database = readDatabase(reader);
-  const sandbox = readSandbox(reader, { consumerKey, consumerSecret, publicUrl: publicParsed, databaseUrl: database.databaseUrl });
-  let apiUrl = sandbox ? `${publicUrl}${SANDBOX_PATH}` : 'https://api.x.com';
-  const apiRaw = read('TWITTER_API_URL');
-  if (apiRaw !== undefined) {
-    if (sandbox) {
-      problems.push('TWITTER_API_URL needs TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (without them roost serves its own sandbox)');
-    } else {
-      const parsed = httpUrl('TWITTER_API_URL', apiRaw);
-      if (parsed) apiUrl = withoutTrailingSlash(parsed);
-    }
-  }
+  const sandbox = readSandbox(reader, { keys, publicUrl: publicParsed, databaseUrl: database.databaseUrl });
+  // Without keys the sandbox speaks OAuth 1.0a, or 2.0 when TWITTER_PROTOCOL asks.
+  const protocol = keys.protocol ?? keys.asked ?? 'oauth1';
+  const xUrls = readXUrls(reader, sandbox, publicUrl, protocol);
 
   const redisUrl = read('REDIS_URL');
   const redisTarget = redisUrl === undefined ? undefined : parseRedisUrl(redisUrl);
@@ -427,10 +514,14 @@ export function loadConfig(env: Env): Config {
     publicUrl,
     callbackUrl: `${publicUrl}/login/callback`,
     twitter: {
-      apiUrl,
-      consumerKey: consumerKey ?? SANDBOX_CONSUMER_KEY,
-      consumerSecret: consumerSecret ?? SANDBOX_CONSUMER_SECRET,
+      protocol,
+      ...xUrls,
+      consumerKey: keys.consumerKey ?? SANDBOX_CONSUMER_KEY,
+      consumerSecret: keys.consumerSecret ?? SANDBOX_CONSUMER_SECRET,
+      clientId: keys.clientId ?? SANDBOX_CLIENT_ID,
+      clientSecret: keys.clientSecret ?? SANDBOX_CLIENT_SECRET,
       timeoutMs: integer('TWITTER_TIMEOUT_MS', 5000, 100, 60000),
+      email: readEmailMode(reader),
     },
     sandbox,
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),

@@ -1,5 +1,5 @@
 // Builds and closes the real clients the app runs on: Postgres or PGlite,
-// Redis or the in-process store, Twitter, the signing key, the clock.
+// Redis or the in-process store, X, the signing key, the clock.
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { EncryptionKeys } from './keys/crypto-box.js';
@@ -15,15 +15,18 @@ import { loadRefreshChain, type RefreshChain } from './sessions/refresh-chain.js
 import { createSessionCheck, type SessionCheck } from './sessions/session-check.js';
 import { startSessionPurge, type SessionPurge } from './sessions/purge.js';
 import { deleteEndedSessions } from './sessions/queries.js';
-import { createMetrics, instrumentTwitter, type Metrics } from './ops/metrics.js';
-import { createTwitterClient, type TwitterClient } from './twitter/client.js';
+import { createMetrics, timeTwitterCalls, type Metrics } from './ops/metrics.js';
+import { createOAuth1Upstream } from './twitter/oauth1-upstream.js';
+import { createOAuth2Upstream } from './twitter/oauth2-client.js';
+import type { Upstream } from './twitter/upstream.js';
 
 export interface Deps {
   readonly db: Db;
   readonly store: FlowStore;
   /** The Redis connection when REDIS_URL is set (the rate limiter counts there too). */
   readonly redis: RedisClient | undefined;
-  readonly twitter: TwitterClient;
+  /** X, over OAuth 1.0a or 2.0 as TWITTER_PROTOCOL (or the keys given) says. */
+  readonly upstream: Upstream;
   readonly signingKey: () => SigningKey;
   /** The signing key and the published key set, kept in step with Postgres. */
   readonly keys: KeyRing;
@@ -146,23 +149,12 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     });
     // Closed before the database (closers run in reverse): a run in progress ends first.
     closers.push(() => sessionPurge.close());
-    const twitter = instrumentTwitter(
-      createTwitterClient({
-        ...config.twitter,
-        onTwitterError: (event) => logger.warn(event, 'twitter call failed'),
-        onClockSkew: ({ endpoint, skewSeconds }) =>
-          logger.warn(
-            { endpoint, skewSeconds },
-            `this server's clock differs from Twitter's by ${Math.abs(skewSeconds)} s: Twitter refuses OAuth requests with such timestamps (error 135); synchronise the clock (NTP)`,
-          ),
-      }),
-      metrics,
-    );
+    const upstream = createUpstream(config, logger, metrics);
     return {
       db,
       store,
       redis,
-      twitter,
+      upstream,
       signingKey: () => keys.signingKey(),
       keys,
       encryptionKey: secrets.encryptionKey,
@@ -179,6 +171,27 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     await close();
     throw error;
   }
+}
+
+/** The client for X in the protocol the configuration chose, timed and counted, its failures logged without tokens. */
+function createUpstream(config: Config, logger: Logger, metrics: Metrics): Upstream {
+  const { twitter } = config;
+  const common = {
+    apiUrl: twitter.apiUrl,
+    timeoutMs: twitter.timeoutMs,
+    email: twitter.email,
+    timed: timeTwitterCalls(metrics),
+    onTwitterError: (event: object) => logger.warn(event, 'twitter call failed'),
+    onClockSkew: ({ endpoint, skewSeconds }: { endpoint: string; skewSeconds: number }) =>
+      logger.warn(
+        { endpoint, skewSeconds },
+        `this server's clock differs from X's by ${Math.abs(skewSeconds)} s: X refuses OAuth 1.0a requests with such timestamps (error 135); synchronise the clock (NTP)`,
+      ),
+  };
+  if (twitter.protocol === 'oauth2') {
+    return createOAuth2Upstream({ ...common, authorizeUrl: twitter.authorizeUrl, clientId: twitter.clientId, clientSecret: twitter.clientSecret });
+  }
+  return createOAuth1Upstream({ ...common, consumerKey: twitter.consumerKey, consumerSecret: twitter.consumerSecret });
 }
 
 function definedSecrets(config: Config) {

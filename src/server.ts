@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   // Twitter refuses OAuth timestamps from a skewed clock (error 135): say so
   // at start rather than at the first user's failed sign-in. One
   // unauthenticated request, in the background; the sandbox shares our clock.
-  if (!config.sandbox) void deps.twitter.checkClock();
+  if (!config.sandbox) void deps.upstream.checkClock();
 }
 
 main().catch((error: unknown) => {

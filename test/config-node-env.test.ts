@@ -15,7 +15,7 @@ const ALMOST_PRODUCTION = ['Production', 'PRODUCTION', 'prod', 'Prod', ' product
 
 t.test('production asks for the Twitter app and both secrets', async (t) => {
   const problems = problemsOfLoading(() => loadConfig({ NODE_ENV: 'production' })).join('\n');
-  t.match(problems, /TWITTER_CONSUMER_KEY is required when NODE_ENV=production/);
+  t.match(problems, /X keys are required when NODE_ENV=production \(the sandbox provider never runs in production\): set TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET \(OAuth 2.0\) or TWITTER_CONSUMER_KEY/);
   t.match(problems, /COOKIE_SECRET is required when NODE_ENV=production/);
   t.match(problems, /ENCRYPTION_KEY is required when NODE_ENV=production/);
   t.match(problemsOfLoading(() => loadKeysCommandConfig({ NODE_ENV: 'production' })).join('\n'), /ENCRYPTION_KEY is required when NODE_ENV=production/, 'npm run keys too');

@@ -47,7 +47,7 @@ t.test('a configured Twitter app turns the sandbox off', async (t) => {
 
 t.test('production refuses the sandbox and missing secrets', async (t) => {
   const problems = problemsOf({ NODE_ENV: 'production' });
-  t.match(problems.join('\n'), /TWITTER_CONSUMER_KEY is required when NODE_ENV=production/);
+  t.match(problems.join('\n'), /X keys are required when NODE_ENV=production \(the sandbox provider never runs in production\): set TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET \(OAuth 2.0\) or TWITTER_CONSUMER_KEY/);
   t.match(problems.join('\n'), /COOKIE_SECRET is required/);
   t.match(problems.join('\n'), /ENCRYPTION_KEY is required/);
   t.match(problems.join('\n'), /RETURN_TO_URLS must list at least one URL/);
@@ -85,7 +85,7 @@ t.test('every bad value is named, all at once', async (t) => {
 
 t.test('more refusals', async (t) => {
   t.match(problemsOf({ TWITTER_CONSUMER_KEY: 'k', RETURN_TO_URLS: 'https://a.example/' }).join(), /TWITTER_CONSUMER_SECRET is required/);
-  t.match(problemsOf({ TWITTER_API_URL: 'http://x.example' }).join(), /TWITTER_API_URL needs TWITTER_CONSUMER_KEY/);
+  t.match(problemsOf({ TWITTER_API_URL: 'http://x.example' }).join(), /TWITTER_API_URL needs X keys, TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET \(OAuth 2.0\) or TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET \(OAuth 1.0a\)/);
   t.match(problemsOf({ PUBLIC_URL: 'https://user:pw@auth.example.com' }).join(), /PUBLIC_URL must not carry credentials/);
   t.same(problemsOf({ PUBLIC_URL: 'not a url' }), ['PUBLIC_URL must be an absolute http(s) URL (got "not a url")'], 'one problem, not echoed into RETURN_TO_URLS');
   t.match(problemsOf({ RETURN_TO_URLS: 'javascript:alert(1)' }).join(), /RETURN_TO_URLS entry "javascript:alert\(1\)" must be an absolute http or https URL/);
@@ -131,7 +131,7 @@ t.test('the sandbox never starts by accident', async (t) => {
   // The first command of the README: nothing set at all.
   t.equal(loadConfig({}).sandbox, true);
   t.equal(loadConfig({ NODE_ENV: 'development', PORT: '4000' }).sandbox, true);
-  const refused = /TWITTER_CONSUMER_KEY is not set, so roost would run its sandbox, which signs anyone in as a made-up user; it does not do that on its own when (PUBLIC_URL is https|DATABASE_URL is set)\. Set TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET, or SANDBOX=true/;
+  const refused = /No X keys are set, so roost would run its sandbox, which signs anyone in as a made-up user; it does not do that on its own when (PUBLIC_URL is https|DATABASE_URL is set)\. Set TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET \(OAuth 2.0\) or TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET \(OAuth 1.0a\), or SANDBOX=true/;
   t.match(problemsOf({ PUBLIC_URL: 'https://auth.example.com' }).join(), refused, 'an https PUBLIC_URL is a real deployment');
   t.match(problemsOf({ DATABASE_URL: 'postgres://db/roost' }).join(), refused, 'so is a real database');
   t.match(problemsOf({ NODE_ENV: 'production', SANDBOX: 'true' }).join(), /the sandbox provider never runs in production/, 'SANDBOX=true does not beat production');
@@ -140,7 +140,7 @@ t.test('the sandbox never starts by accident', async (t) => {
   t.equal(asked.sandbox, true);
   t.equal(asked.twitter.apiUrl, 'https://demo.example.com/sandbox/twitter');
   t.match(problemsOf({ SANDBOX: 'true', TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_URLS: 'https://a.example/' }).join(), /SANDBOX=true and TWITTER_CONSUMER_KEY are both set/);
-  t.match(problemsOf({ SANDBOX: 'false' }).join(), /TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET are required when SANDBOX=false/);
+  t.match(problemsOf({ SANDBOX: 'false' }).join(), /TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET \(OAuth 2.0\) or TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET \(OAuth 1.0a\) are required when SANDBOX=false/);
   t.match(problemsOf({ SANDBOX: 'maybe' }).join(), /SANDBOX must be true or false/);
   t.equal(loadConfig({ SANDBOX: 'false', TWITTER_CONSUMER_KEY: 'k', TWITTER_CONSUMER_SECRET: 's', RETURN_TO_URLS: 'https://a.example/' }).sandbox, false);
 });

@@ -1,37 +1,24 @@
-// The sandbox page plays an app that uses roost. Its sign-in link (written by
-// the server) has the page as return_to; this script adds a fresh `state` to
-// it, reads roost's answer from the address fragment, refuses an answer
-// whose state is not the one this tab sent (RFC 6749 §10.12), checks the token as a sibling service would (signature
-// against the published JWKS, issuer, expiry) and calls /me with it. Refresh
-// trades the refresh token that came beside it at POST /token (RFC 6749 §6);
-// Sign out ends the session with POST /logout.
+// The sandbox page plays an app that signs in with roost.js, the browser
+// client roost serves at /roost.js: it sends a fresh state and a PKCE
+// challenge, refuses an answer this tab did not ask for (RFC 6749 §10.12),
+// redeems the code, keeps the tokens fresh and signs out. On top of that the
+// page checks the access token as a sibling service would (signature against
+// the published JWKS, issuer, expiry) and calls /me with it.
+import { createRoostClient } from '/roost.js';
+
 const $ = (id) => document.getElementById(id);
-const here = window.location.origin + window.location.pathname;
 
-// The token travels in the fragment so no server log or Referer sees it; it
-// must not linger in the address bar or the history either.
-const answer = new URLSearchParams(window.location.hash.slice(1));
-const answered = window.location.hash.length > 1;
-if (window.location.hash) history.replaceState(null, '', here);
-
-// The state this tab sent with its last sign-in, used once; then a new one
-// for the next. An answer without it was not asked for here: someone else's
-// tokens in a link, say.
-const STATE_KEY = 'roost-sandbox-state';
-const sentState = sessionStorage.getItem(STATE_KEY);
-sessionStorage.removeItem(STATE_KEY);
-function armSignIn() {
-  const state = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-  const link = $('sign-in');
-  const url = new URL(link.href);
-  url.searchParams.set('state', state);
-  link.href = url.href;
-  link.addEventListener('click', () => sessionStorage.setItem(STATE_KEY, state));
+async function getJson(url, init) {
+  const response = await fetch(url, init);
+  return { status: response.status, body: await response.json().catch(() => null) };
 }
-armSignIn();
 
-let discovery = {};
-let tokens = null; // { access, refresh } while signed in; kept in memory only
+// roost's PUBLIC_URL is the issuer; its page there is the return_to the
+// sandbox registers. Opened under another host name, the page has already
+// been moved to PUBLIC_URL, where roost.js's state has to come back.
+const discovery = (await getJson('/.well-known/openid-configuration').catch(() => null))?.body ?? {};
+const roostUrl = discovery.issuer ?? window.location.origin;
+const roost = createRoostClient({ url: roostUrl, returnTo: `${roostUrl}/` });
 
 function bytes(base64url) {
   const text = atob(base64url.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(base64url.length / 4) * 4, '='));
@@ -45,11 +32,6 @@ function mark(id, ok, text) {
   $(id).className = ok ? 'ok' : 'bad';
 }
 
-async function getJson(url, init) {
-  const response = await fetch(url, init);
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
-
 // The WebCrypto parameters of each algorithm roost may sign with (JWT_ALG).
 const ALGORITHMS = {
   ES256: { key: (jwk) => ({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }), import: { name: 'ECDSA', namedCurve: 'P-256' }, verify: { name: 'ECDSA', hash: 'SHA-256' } },
@@ -59,6 +41,7 @@ const ALGORITHMS = {
 
 // RFC 7515 §5.2 with a key from roost's JWKS under the token's kid. The key's
 // own alg decides; the token's header only has to agree (RFC 8725 §3.1).
+// roost.js decodes the claims without checking them: that is this page's job.
 async function verifySignature(token, header) {
   if (header.typ !== 'at+jwt') return 'NOT verified: typ is not at+jwt';
   const { body: jwks } = await getJson('/.well-known/jwks.json');
@@ -80,7 +63,16 @@ function showSection(id) {
   if (id !== 'signed-out') $(`${id}-title`).focus();
 }
 
-async function showToken(access) {
+// The token roost.js holds now (refreshed first if it was due).
+async function showToken() {
+  let access;
+  try {
+    access = await roost.getAccessToken();
+  } catch (error) {
+    return showSignedOut(`roost.js could not get a token: ${error.message} (${error.error}).`);
+  }
+  if (access === null) return showSignedOut('The session has ended: sign in again.');
+
   const [headerPart, claimsPart] = access.split('.');
   const header = decode(headerPart);
   const claims = decode(claimsPart);
@@ -91,11 +83,10 @@ async function showToken(access) {
   $('kid').textContent = header.kid;
   $('iss').textContent = claims.iss;
   $('raw').textContent = access;
-  $('me-url').textContent = `${discovery.issuer ?? window.location.origin}/me`;
+  $('me-url').textContent = `${roostUrl}/me`;
   const expires = new Date(claims.exp * 1000);
   const left = expires.getTime() - Date.now();
   $('expires').textContent = left > 0 ? `in ${Math.ceil(left / 60000)} min, at ${expires.toLocaleTimeString()}` : `expired at ${expires.toLocaleTimeString()}`;
-  $('refresh').hidden = !tokens.refresh;
   $('status').textContent = '';
   showSection('signed-in');
 
@@ -110,67 +101,34 @@ async function showToken(access) {
   $('me').textContent = pretty(me.body);
 }
 
-function showDenied(text) {
-  $('denied-text').textContent = text;
-  showSection('denied');
-}
-
-async function refresh() {
-  const { status, body } = await getJson(discovery.token_endpoint ?? '/token', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh }),
-  }).catch(() => ({ status: 0, body: null }));
-  if (status !== 200 || !body?.access_token) {
-    signOutLocally();
-    $('status').textContent = `Refresh refused (${status || 'no answer'}): ${body?.detail ?? body?.error ?? 'no detail'}`;
-    return;
-  }
-  tokens = { access: body.access_token, refresh: body.refresh_token ?? tokens.refresh };
-  await showToken(tokens.access);
-}
-
-async function signOut() {
-  // The refresh token names the session; without one, the access token does.
-  const init = tokens.refresh
-    ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ refresh_token: tokens.refresh }) }
-    : { method: 'POST', headers: { authorization: `Bearer ${tokens.access}` } };
-  const response = await fetch('/logout', init).catch(() => null);
-  signOutLocally();
-  $('status').textContent = response?.ok
-    ? 'Signed out: roost ended the session, so its tokens no longer work.'
-    : `Signed out here, but roost answered ${response?.status ?? 'nothing'} to the sign-out.`;
-}
-
-function signOutLocally() {
-  tokens = null;
+function showSignedOut(status = '') {
   for (const id of ['header', 'claims', 'me', 'raw']) $(id).textContent = '';
+  $('status').textContent = status;
   showSection('signed-out');
   $('sign-in').focus();
 }
 
-async function main() {
-  discovery = (await getJson('/.well-known/openid-configuration').catch(() => null))?.body ?? {};
-  $('refresh').addEventListener('click', () => refresh());
-  $('sign-out').addEventListener('click', () => signOut());
-
-  if (answered && (sentState === null || answer.get('state') !== sentState)) {
-    return showDenied('This answer was not started by this page (its state does not match), so the page ignored it. Sign in again.');
-  }
-  if (answer.has('error')) {
-    const error = answer.get('error');
-    return showDenied(error === 'access_denied'
-      ? 'You cancelled at the consent page, so roost issued no token (error=access_denied).'
-      : `The sign-in failed: error=${error}${answer.has('error_description') ? ` (${answer.get('error_description')})` : ''}.`);
-  }
-  const access = answer.get('access_token');
-  if (!access) return;
-  tokens = { access, refresh: answer.get('refresh_token') };
-  try {
-    await showToken(access);
-  } catch (error) {
-    tokens = null;
-    showDenied(`The token in roost's answer could not be read: ${error.message}`);
-  }
+function showDenied(error) {
+  $('denied-text').textContent =
+    error.error === 'access_denied' ? 'You cancelled at the consent page, so roost issued no token (error=access_denied).'
+    : error.error === 'state_mismatch' ? 'This answer was not started by this page (its state does not match), so the page ignored it. Sign in again.'
+    : `The sign-in failed: error=${error.error} (${error.message}).`;
+  showSection('denied');
 }
-main();
+
+$('sign-in').addEventListener('click', () => {
+  roost.signIn().catch((error) => showSignedOut(`Could not start the sign-in: ${error.message}`));
+});
+// The access token is in memory only: after a reload, roost.js refreshes.
+$('refresh').addEventListener('click', () => window.location.reload());
+$('sign-out').addEventListener('click', async () => {
+  await roost.signOut();
+  $('status').textContent = 'Signed out: roost.js forgot the tokens here and asked roost to end the session (POST /logout).';
+});
+
+await roost.handleRedirect().then(
+  (user) => (user === null ? showSection('signed-out') : showToken()),
+  (error) => showDenied(error),
+);
+// From now on: a sign-in or a sign-out in another tab, or a session that ended.
+roost.onChange((user) => (user === null ? showSignedOut() : showToken()));

@@ -27,6 +27,9 @@ export interface AccessClaims extends JWTPayload {
   name: string;
   picture: string | null;
   twitter_id: string;
+  /** Only when X returned a confirmed address (TWITTER_EMAIL not off). */
+  email?: string;
+  email_verified?: true;
 }
 
 export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string, sid?: string): AccessClaims {
@@ -43,6 +46,8 @@ export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: nu
     name: user.name,
     picture: user.picture,
     twitter_id: user.twitter_id,
+    // X returns an email only once the user confirmed it: present means verified.
+    ...(user.email !== null ? { email: user.email, email_verified: true as const } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 // from request data, so the number of series stays bounded.
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { AppError } from '../errors.js';
-import type { TwitterClient } from '../twitter/client.js';
+import type { TimedCall } from '../twitter/upstream.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -12,7 +12,8 @@ export interface Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly signInsStarted: Counter;
   readonly signInsCompleted: Counter;
-  readonly signInsDenied: Counter;
+  /** reason: cancelled (at X), or email_required (TWITTER_EMAIL=required and X had no confirmed email). */
+  readonly signInsDenied: Counter<'reason'>;
   /** step: start (GET /login) or finish (the callback); reason: the error code. */
   readonly signInsFailed: Counter<'step' | 'reason'>;
   readonly twitterDuration: Histogram<'endpoint' | 'outcome'>;
@@ -52,7 +53,12 @@ export function createMetrics(): Metrics {
     }),
     signInsStarted: new Counter({ name: 'roost_sign_ins_started_total', help: 'Sign-ins handed to Twitter', registers }),
     signInsCompleted: new Counter({ name: 'roost_sign_ins_completed_total', help: 'Sign-ins that ended with a token', registers }),
-    signInsDenied: new Counter({ name: 'roost_sign_ins_denied_total', help: 'Sign-ins the user cancelled at Twitter', registers }),
+    signInsDenied: new Counter({
+      name: 'roost_sign_ins_denied_total',
+      help: 'Sign-ins refused: cancelled by the user at X, or without the email TWITTER_EMAIL=required asks for',
+      labelNames: ['reason'],
+      registers,
+    }),
     signInsFailed: new Counter({
       name: 'roost_sign_ins_failed_total',
       help: 'Sign-in requests that failed, by step (start, finish) and error code',
@@ -93,15 +99,9 @@ export function reasonOf(error: unknown): string {
   return error instanceof AppError ? error.code : 'internal_error';
 }
 
-const TWITTER_ENDPOINTS = {
-  requestToken: 'oauth/request_token',
-  accessToken: 'oauth/access_token',
-  verifyCredentials: '1.1/account/verify_credentials.json',
-} as const;
-
-/** The same client, timing each call to Twitter and counting its failures by endpoint. */
-export function instrumentTwitter(client: TwitterClient, metrics: Metrics): TwitterClient {
-  const timed = async <T>(endpoint: string, work: () => Promise<T>): Promise<T> => {
+/** Times each call to X under its endpoint name and counts its failures; the upstream clients take it as `timed`. */
+export function timeTwitterCalls(metrics: Metrics): TimedCall {
+  return async <T>(endpoint: string, work: () => Promise<T>): Promise<T> => {
     const stop = metrics.twitterDuration.startTimer({ endpoint });
     try {
       const result = await work();
@@ -112,11 +112,5 @@ export function instrumentTwitter(client: TwitterClient, metrics: Metrics): Twit
       metrics.twitterErrors.inc({ endpoint, reason: reasonOf(error) });
       throw error;
     }
-  };
-  return {
-    ...client,
-    requestToken: (callbackUrl) => timed(TWITTER_ENDPOINTS.requestToken, () => client.requestToken(callbackUrl)),
-    accessToken: (request, verifier) => timed(TWITTER_ENDPOINTS.accessToken, () => client.accessToken(request, verifier)),
-    verifyCredentials: (access) => timed(TWITTER_ENDPOINTS.verifyCredentials, () => client.verifyCredentials(access)),
   };
 }

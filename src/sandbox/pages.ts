@@ -1,5 +1,6 @@
-// The sandbox's HTML: the consent page Twitter would show at oauth/authenticate,
-// and its error page. Pure string builders; every value goes through escapeHtml.
+// The sandbox's HTML: the consent page X shows at oauth/authenticate (1.0a)
+// and i/oauth2/authorize (2.0), and its error page. Pure string builders;
+// every value goes through escapeHtml.
 import type { SandboxUser } from './users.js';
 
 export function escapeHtml(value: string): string {
@@ -42,28 +43,41 @@ ${body}
 }
 
 export interface AuthorizePageInput {
-  readonly oauthToken: string;
-  readonly callback: string;
+  /**
+   * What the form carries back beside the choice: the request token under
+   * 1.0a; nothing under 2.0, whose whole request stays in the page URL the
+   * form posts back to.
+   */
+  readonly hiddenFields?: Readonly<Record<string, string>>;
+  /** Where the browser goes after the choice; already checked to be an absolute http(s) URL. */
+  readonly redirectTo: string;
   readonly users: readonly SandboxUser[];
+  /** The OAuth 2.0 scopes asked for, listed as X lists them; none under 1.0a. */
+  readonly scopes?: readonly string[];
 }
 
-/** Twitter's "Authorize app" page: pick who you are, then Approve or Cancel. */
+/** Twitter's "Authorize app" page, for either protocol: pick who you are, then Approve or Cancel. */
 export function renderAuthorizePage(input: AuthorizePageInput): string {
-  // The callback was checked to be an absolute http(s) URL when it was registered.
-  const destination = new URL(input.callback).origin;
+  const destination = new URL(input.redirectTo).origin;
+  const hidden = Object.entries(input.hiddenFields ?? {})
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">\n`)
+    .join('');
   const choices = input.users
     .map(
       (user, index) => `<label><input type="radio" name="user_id" value="${escapeHtml(user.id_str)}"${index === 0 ? ' checked' : ''}> ${escapeHtml(user.name)} <span class="handle">@${escapeHtml(user.screen_name)}</span></label>`,
     )
     .join('\n');
-  // No action attribute: the form posts back to this same URL (HTML §4.10.21.3).
+  const scopes =
+    input.scopes === undefined || input.scopes.length === 0
+      ? ''
+      : `<p>It asks for: ${input.scopes.map((scope) => `<code>${escapeHtml(scope)}</code>`).join(', ')}.</p>\n`;
+  // No action attribute: the form posts back to this same URL, query included (HTML §4.10.21.3).
   return layout(
     'Authorize access to your account',
     `<h1>Authorize roost to use your account?</h1>
-<p>After you choose, you will be sent back to <strong>${escapeHtml(destination)}</strong>.</p>
+${scopes}<p>After you choose, you will be sent back to <strong>${escapeHtml(destination)}</strong>.</p>
 <form method="post">
-<input type="hidden" name="oauth_token" value="${escapeHtml(input.oauthToken)}">
-<fieldset>
+${hidden}<fieldset>
 <legend>Sign in as</legend>
 ${choices}
 </fieldset>

@@ -1,18 +1,32 @@
-// roost's stand-in for Twitter: the three legs of "Sign in with Twitter"
-// (RFC 5849 §2) plus verify_credentials, each signed request verified as
-// strictly as Twitter does. A Fastify plugin, deliberately NOT wrapped in
-// fastify-plugin: its body parser and error handler stay inside its prefix.
+// roost's stand-in for X, speaking both of its sign-in protocols under one
+// prefix: OAuth 1.0a's three legs of "Sign in with Twitter" (RFC 5849 §2)
+// plus verify_credentials, each signed request verified as strictly as
+// Twitter does; and OAuth 2.0 with PKCE (oauth2-routes.ts). A Fastify plugin,
+// deliberately NOT wrapped in fastify-plugin: its body parser and error
+// handlers stay inside its prefix.
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { percentEncode } from './oauth1-signature.js';
-import { renderAuthorizePage, renderErrorPage } from './pages.js';
+import { installOAuth2Routes } from './oauth2-routes.js';
+import { renderAuthorizePage } from './pages.js';
+import { formOf, rawFormBody, rawQuery, sendErrorPage, sendPage, sendRedirect, single, withQuery } from './replies.js';
 import { FAILURES, verifySignedRequest, type SignedRequestInput, type TwitterFailure, type VerifierContext } from './signed-request.js';
 import { createSandboxStore } from './store.js';
-import type { SandboxUser } from './users.js';
+import { confirmedEmailOf, type SandboxUser } from './users.js';
+
+export { OAUTH2_PATHS } from './oauth2-routes.js';
 
 export interface SandboxProviderOptions {
+  /** The OAuth 1.0a app. */
   readonly consumerKey: string;
   readonly consumerSecret: string;
+  /**
+   * The OAuth 2.0 app, a confidential client (HTTP Basic at the token
+   * endpoint); both or neither. Without them the 2.0 endpoints are still
+   * served but know no client.
+   */
+  readonly clientId?: string;
+  readonly clientSecret?: string;
   /** Read on every request: a test may rename, add or remove users by mutating this array. */
   readonly users: SandboxUser[];
   /** Milliseconds since the epoch; defaults to Date.now. */
@@ -22,7 +36,12 @@ export interface SandboxProviderOptions {
    * client signed is rebuilt. Without it: request protocol + Host + prefix.
    */
   readonly baseUrl?: string;
-  /** When given, request_token refuses any oauth_callback not listed here (Twitter error 415). */
+  /**
+   * The app's registered callback URLs, for both protocols, compared exactly.
+   * request_token refuses any other oauth_callback (Twitter error 415); when
+   * not given, 1.0a takes any. i/oauth2/authorize shows an error page for any
+   * other redirect_uri; when not given, 2.0 takes none.
+   */
   readonly allowedCallbacks?: readonly string[];
 }
 
@@ -50,15 +69,6 @@ const PATHS = {
 // Twitter's own wording when the verifier does not match (plain text, not JSON).
 const INVALID_VERIFIER = 'Error processing your OAuth request: Invalid oauth_verifier parameter';
 const FORM_BODY_LIMIT = 64 * 1024;
-const PAGE_HEADERS = {
-  'cache-control': 'no-store',
-  // form-action must allow the redirect to the client's callback, wherever it is.
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  // The page URL carries the request token.
-  'referrer-policy': 'no-referrer',
-} as const;
 
 type ResolveBaseUrl = (request: FastifyRequest) => string;
 
@@ -85,6 +95,8 @@ export async function startSandboxServer(options: SandboxServerOptions): Promise
 }
 
 function installSandboxProvider(instance: FastifyInstance, options: SandboxProviderOptions, resolveBaseUrl: ResolveBaseUrl): void {
+  const { clientId, clientSecret } = options;
+  if ((clientId === undefined) !== (clientSecret === undefined)) throw new Error('sandbox provider: give clientId and clientSecret together, or neither');
   const now = options.now ?? Date.now;
   const store = createSandboxStore(now);
   const context: VerifierContext = { consumerKey: options.consumerKey, consumerSecret: options.consumerSecret, now, store };
@@ -106,16 +118,20 @@ function installSandboxProvider(instance: FastifyInstance, options: SandboxProvi
     return sendTwitterError(reply, { ...FAILURES.badAuthenticationData, status });
   });
 
-  const signedInput = (request: FastifyRequest, path: string): SignedRequestInput => {
-    const queryStart = request.url.indexOf('?');
-    return {
-      method: request.method,
-      url: `${resolveBaseUrl(request).replace(/\/+$/, '')}${path}`,
-      authorization: request.headers.authorization,
-      query: queryStart === -1 ? '' : request.url.slice(queryStart + 1),
-      formBody: isFormEncoded(request) && typeof request.body === 'string' ? request.body : undefined,
-    };
-  };
+  const signedInput = (request: FastifyRequest, path: string): SignedRequestInput => ({
+    method: request.method,
+    url: `${resolveBaseUrl(request).replace(/\/+$/, '')}${path}`,
+    authorization: request.headers.authorization,
+    query: rawQuery(request),
+    formBody: rawFormBody(request),
+  });
+
+  installOAuth2Routes(instance, {
+    client:
+      clientId === undefined || clientSecret === undefined ? undefined : { clientId, clientSecret, redirectUris: options.allowedCallbacks ?? [] },
+    users: options.users,
+    now,
+  });
 
   // Leg 1 (RFC 5849 §2.1): temporary credentials, bound to the client's callback.
   instance.post(PATHS.requestToken, async (request, reply) => {
@@ -135,11 +151,11 @@ function installSandboxProvider(instance: FastifyInstance, options: SandboxProvi
     const { oauth_token: token } = request.query as Record<string, unknown>;
     const entry = typeof token === 'string' ? store.findUndecidedRequestToken(token) : undefined;
     if (entry === undefined) return sendUnknownTokenPage(reply);
-    return sendPage(reply, 200, renderAuthorizePage({ oauthToken: entry.token, callback: entry.callback, users: options.users }));
+    return sendPage(reply, 200, renderAuthorizePage({ hiddenFields: { oauth_token: entry.token }, redirectTo: entry.callback, users: options.users }));
   });
 
   instance.post(PATHS.authenticate, async (request, reply) => {
-    const form = isFormEncoded(request) && typeof request.body === 'string' ? new URLSearchParams(request.body) : new URLSearchParams();
+    const form = formOf(request);
     const token = single(form, 'oauth_token');
     const entry = token === undefined ? undefined : store.findUndecidedRequestToken(token);
     if (entry === undefined) return sendUnknownTokenPage(reply);
@@ -148,10 +164,10 @@ function installSandboxProvider(instance: FastifyInstance, options: SandboxProvi
       store.forgetRequestToken(entry);
       return sendRedirect(reply, withQuery(entry.callback, { denied: entry.token }));
     }
-    if (action !== 'approve') return sendPage(reply, 400, renderErrorPage('Unknown action', 'Choose Approve or Cancel.'));
+    if (action !== 'approve') return sendErrorPage(reply, 400, 'Unknown action', 'Choose Approve or Cancel.');
     const userId = single(form, 'user_id');
     const user = userId === undefined ? undefined : findUser(userId);
-    if (user === undefined) return sendPage(reply, 400, renderErrorPage('Unknown account', 'Choose one of the listed accounts.'));
+    if (user === undefined) return sendErrorPage(reply, 400, 'Unknown account', 'Choose one of the listed accounts.');
     const verifier = store.approve(entry, user.id_str);
     return sendRedirect(reply, withQuery(entry.callback, { oauth_token: entry.token, oauth_verifier: verifier }));
   });
@@ -189,7 +205,8 @@ function installSandboxProvider(instance: FastifyInstance, options: SandboxProvi
       name: user.name,
       screen_name: user.screen_name,
       profile_image_url_https: user.profile_image_url_https,
-      ...(isTwitterTrue(includeEmail) ? { email: user.email } : {}),
+      // Asked for only: the address when confirmed, else null (as Twitter answers an unverified one).
+      ...(isTwitterTrue(includeEmail) ? { email: confirmedEmailOf(user) } : {}),
     });
   });
 
@@ -217,30 +234,13 @@ function sendForm(reply: FastifyReply, fields: Record<string, string>): FastifyR
   return reply.type('text/html; charset=utf-8').send(body);
 }
 
-function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(html);
-}
-
 function sendUnknownTokenPage(reply: FastifyReply): FastifyReply {
-  return sendPage(
+  return sendErrorPage(
     reply,
     400,
-    renderErrorPage('This sign-in request is unknown or expired', 'The request token is unknown, expired or already used. Go back to the application and start again.'),
+    'This sign-in request is unknown or expired',
+    'The request token is unknown, expired or already used. Go back to the application and start again.',
   );
-}
-
-function sendRedirect(reply: FastifyReply, location: string): FastifyReply {
-  return reply.code(302).headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).header('location', location).send();
-}
-
-function isFormEncoded(request: FastifyRequest): boolean {
-  const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  return mediaType === 'application/x-www-form-urlencoded';
-}
-
-function single(form: URLSearchParams, name: string): string | undefined {
-  const values = form.getAll(name);
-  return values.length === 1 ? values[0] : undefined;
 }
 
 function isAbsoluteHttpUrl(value: string): boolean {
@@ -255,19 +255,4 @@ function isAbsoluteHttpUrl(value: string): boolean {
 /** Twitter's boolean query parameters accept true, t and 1. */
 function isTwitterTrue(value: unknown): boolean {
   return value === 'true' || value === 't' || value === '1';
-}
-
-/**
- * Adds parameters to the callback's query as Twitter does (RFC 5849 §2.2),
- * keeping its existing query byte for byte and any fragment after it.
- */
-function withQuery(callback: string, params: Record<string, string>): string {
-  const hash = callback.indexOf('#');
-  const beforeHash = hash === -1 ? callback : callback.slice(0, hash);
-  const fragment = hash === -1 ? '' : callback.slice(hash);
-  const added = Object.entries(params)
-    .map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`)
-    .join('&');
-  const separator = !beforeHash.includes('?') ? '?' : /[?&]$/.test(beforeHash) ? '' : '&';
-  return `${beforeHash}${separator}${added}${fragment}`;
 }

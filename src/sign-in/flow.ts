@@ -1,8 +1,9 @@
-// The sign-in flow (docs/flow.md): start hands the browser to
-// Twitter; finish takes the stored flow once, checks the browser, finishes
-// the OAuth dance, stores the profile, and either opens a session and puts
-// its tokens in the fragment, or (PKCE mode) puts a one-time code in the
-// query; the app's `state` goes back with either, and with every error.
+// The sign-in flow (docs/flow.md): start hands the browser to X (over
+// OAuth 1.0a or 2.0, whichever the upstream speaks); finish takes the stored
+// flow once, checks the browser, finishes with X, stores the profile, and
+// either opens a session and puts its tokens in the fragment, or (PKCE mode)
+// puts a one-time code in the query; the app's `state` goes back with
+// either, and with every error.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
 import { issueCode } from './auth-codes.js';
@@ -13,18 +14,21 @@ import type { FlowStore } from './flow-store.js';
 import { openSession, type ClientInfo, type GrantDeps } from '../sessions/grants.js';
 import type { CallbackParams, CodeRequest, LoginRequest } from './login-params.js';
 import { checkReturnTo, withFragment, withQuery } from './return-to.js';
-import type { TwitterClient } from '../twitter/client.js';
+import type { Upstream, UpstreamProtocol } from '../twitter/upstream.js';
 import { upsertUser } from '../users/profiles.js';
 
 export interface SignInDeps extends GrantDeps {
-  readonly config: GrantDeps['config'] & Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToUrls'>;
+  readonly config: GrantDeps['config'] & Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToUrls'> & { readonly twitter: Pick<Config['twitter'], 'email'> };
   readonly store: FlowStore;
-  readonly twitter: TwitterClient;
+  readonly upstream: Upstream;
   readonly db: Db;
   readonly encryptionKeys: EncryptionKeys;
 }
 
 interface FlowRecord {
+  /** The protocol the flow started with; records written before OAuth 2.0 have none and are 1.0a. */
+  readonly protocol?: UpstreamProtocol;
+  /** The request token secret (1.0a) or the PKCE code_verifier (2.0). */
   readonly secret: string;
   readonly returnTo: string;
   /** SHA-256 of the browser binding; the binding itself lives only in the browser's cookie. */
@@ -44,21 +48,23 @@ export interface StartedSignIn {
 /** How a callback whose flow was found ends: always back at the app, with tokens, a code or an error. */
 export type SignInOutcome =
   | { readonly kind: 'signed-in'; readonly location: string; readonly tokensIssued: boolean }
-  | { readonly kind: 'denied'; readonly location: string }
+  /** The user cancelled at X, or (TWITTER_EMAIL=required) X had no confirmed email for them. */
+  | { readonly kind: 'denied'; readonly reason: 'cancelled' | 'email_required'; readonly location: string }
   | { readonly kind: 'failed'; readonly location: string; readonly error: AppError; readonly cause: unknown };
 
 export async function startSignIn(deps: SignInDeps, returnTo: string, request: LoginRequest): Promise<StartedSignIn> {
   const binding = randomBytes(32).toString('base64url');
-  const requestToken = await deps.twitter.requestToken(deps.config.callbackUrl);
+  const started = await deps.upstream.begin(deps.config.callbackUrl);
   const record: FlowRecord = {
-    secret: requestToken.secret,
+    protocol: deps.upstream.protocol,
+    secret: started.secret,
     returnTo,
     binding: digest(binding),
     ...(request.codeRequest ? { codeRequest: request.codeRequest } : {}),
     ...(request.state !== undefined ? { state: request.state } : {}),
   };
-  await deps.store.put(flowKey(requestToken.token), JSON.stringify(record), deps.config.flowTtl);
-  return { location: deps.twitter.authenticateUrl(requestToken.token), binding };
+  await deps.store.put(flowKey(started.handle), JSON.stringify(record), deps.config.flowTtl);
+  return { location: started.location, binding };
 }
 
 /**
@@ -68,7 +74,7 @@ export async function startSignIn(deps: SignInDeps, returnTo: string, request: L
  */
 export async function finishSignIn(deps: SignInDeps, params: CallbackParams, binding: string | undefined, client: ClientInfo): Promise<SignInOutcome> {
   // Taken before anything else, so a callback URL works once whatever happens next.
-  const stored = await deps.store.take(flowKey(params.token));
+  const stored = await deps.store.take(flowKey(params.handle));
   if (stored === null) throw new AppError('flow_not_found', 'This sign-in is unknown, expired or already used; start again');
   const record = JSON.parse(stored) as FlowRecord;
   // Checked again: the registered URLs may have changed since the flow started.
@@ -92,16 +98,39 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
     return fail(new AppError('flow_browser_mismatch', 'This sign-in was started in another browser or tab; start again here'));
   }
   if (params.kind === 'denied') {
-    return { kind: 'denied', location: answer({ error: 'access_denied', error_description: 'The user did not authorize the app at Twitter' }) };
+    return { kind: 'denied', reason: 'cancelled', location: answer({ error: 'access_denied', error_description: 'The user did not authorize the app at X' }) };
+  }
+  const protocol = record.protocol ?? 'oauth1';
+  if (protocol !== deps.upstream.protocol) {
+    return fail(new AppError('flow_not_found', `This sign-in began over ${protocol} before roost switched to ${deps.upstream.protocol}; start again`));
+  }
+  if (params.kind === 'upstream-error') {
+    // X's own trouble is worth a retry; anything else it refuses points at the app's settings at X.
+    if (params.error === 'server_error' || params.error === 'temporarily_unavailable') {
+      return fail(new AppError('twitter_unavailable', `X answered the sign-in with ${params.error}; try again shortly`));
+    }
+    return fail(
+      new AppError(
+        'twitter_auth_failed',
+        `X refused the sign-in request with ${params.error}: check the app's OAuth 2.0 settings in X's developer portal (the callback URL ${deps.config.callbackUrl}, the type of app, the scopes)`,
+      ),
+    );
   }
   try {
-    const access = await deps.twitter.accessToken({ token: params.token, secret: record.secret }, params.verifier);
-    const profile = await deps.twitter.verifyCredentials(access);
+    const { profile, credentials } = await deps.upstream.complete({ handle: params.handle, secret: record.secret }, params.grant, deps.config.callbackUrl);
+    if (deps.config.twitter.email === 'required' && profile.email === null) {
+      return {
+        kind: 'denied',
+        reason: 'email_required',
+        location: answer({ error: 'access_denied', error_description: 'This app needs a confirmed email address: add one to the X account, then sign in again' }),
+      };
+    }
     // Sealed with the current key every time, so a sign-in after a key rotation re-encrypts them.
     const key = deps.encryptionKeys;
     const user = await upsertUser(deps.db, profile, {
-      token: encryptSecret(key, access.token, `twitter_token:${profile.twitterId}`),
-      secret: encryptSecret(key, access.secret, `twitter_token_secret:${profile.twitterId}`),
+      protocol: credentials.protocol,
+      token: encryptSecret(key, credentials.token, `twitter_token:${profile.twitterId}`),
+      secret: credentials.secret === null ? null : encryptSecret(key, credentials.secret, `twitter_token_secret:${profile.twitterId}`),
     });
     if (codeRequest) {
       const code = await issueCode(deps.store, { userId: user.id, challenge: codeRequest.challenge, redirectUri: target.url }, deps.now());
@@ -126,13 +155,13 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
  */
 export function oauthErrorFor(error: AppError): 'temporarily_unavailable' | 'access_denied' | 'server_error' {
   if (error.status === 503 || error.status === 504 || error.code === 'twitter_unavailable' || error.code === 'rate_limited') return 'temporarily_unavailable';
-  if (error.code === 'twitter_rejected_verifier' || error.code === 'flow_browser_mismatch') return 'access_denied';
+  if (error.code === 'twitter_rejected_verifier' || error.code === 'flow_browser_mismatch' || error.code === 'flow_not_found') return 'access_denied';
   return 'server_error';
 }
 
-/** Store keys carry a hash of the request token, so tokens never appear in Redis key listings. */
-function flowKey(requestToken: string): string {
-  return `flow:${digest(requestToken)}`;
+/** Store keys carry a hash of the handle (request token or state), so it never appears in Redis key listings. */
+function flowKey(handle: string): string {
+  return `flow:${digest(handle)}`;
 }
 
 function digest(value: string): string {

@@ -13,32 +13,62 @@ export interface LoginQuery {
   readonly state?: string;
 }
 
-/** A /login/callback query that passed the document's schema. Unknown parameters pass too, and are ignored. */
+/**
+ * A /login/callback query that passed the document's schema: X's OAuth 1.0a
+ * answer or its OAuth 2.0 one. Unknown parameters pass too, and are ignored.
+ */
 export interface CallbackQuery {
   readonly oauth_token?: string;
   readonly oauth_verifier?: string;
   readonly denied?: string;
+  readonly code?: string;
+  readonly state?: string;
+  readonly error?: string;
+  readonly error_description?: string;
 }
 
+/**
+ * What X answered, whichever protocol: `handle` finds the stored flow (the
+ * 1.0a request token, or the 2.0 `state` roost sent), `grant` finishes it
+ * (the 1.0a verifier, or the 2.0 code).
+ */
 export type CallbackParams =
-  | { readonly kind: 'approved'; readonly token: string; readonly verifier: string }
-  | { readonly kind: 'denied'; readonly token: string };
+  | { readonly kind: 'approved'; readonly handle: string; readonly grant: string }
+  | { readonly kind: 'denied'; readonly handle: string }
+  /** OAuth 2.0 only: X refused the request for a reason other than the user's (RFC 6749 §4.1.2.1). */
+  | { readonly kind: 'upstream-error'; readonly handle: string; readonly error: string };
 
 type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
-/** Twitter sends either `oauth_token` and `oauth_verifier`, or `denied` alone. */
+/**
+ * OAuth 1.0a sends `oauth_token` and `oauth_verifier`, or `denied` alone;
+ * OAuth 2.0 sends `code` and `state`, or `error` and `state`. Parameters of
+ * the two are never mixed.
+ */
 export function parseCallbackParams(query: CallbackQuery): Result<CallbackParams> {
-  const { oauth_token: token, oauth_verifier: verifier, denied } = query;
+  const { oauth_token: token, oauth_verifier: verifier, denied, code, state, error } = query;
+  const oauth1 = token !== undefined || verifier !== undefined || denied !== undefined;
+  const oauth2 = code !== undefined || state !== undefined || error !== undefined;
+  if (oauth1 && oauth2) return { ok: false, reason: 'OAuth 1.0a parameters (oauth_token, oauth_verifier, denied) cannot be combined with OAuth 2.0 ones (code, state, error)' };
+  if (oauth2) {
+    if (state === undefined) return { ok: false, reason: 'state is required with code or error' };
+    if (error !== undefined) {
+      if (code !== undefined) return { ok: false, reason: 'error cannot be combined with code' };
+      return { ok: true, value: error === 'access_denied' ? { kind: 'denied', handle: state } : { kind: 'upstream-error', handle: state, error } };
+    }
+    if (code === undefined) return { ok: false, reason: 'code or error is required with state' };
+    return { ok: true, value: { kind: 'approved', handle: state, grant: code } };
+  }
   if (denied !== undefined) {
     if (token !== undefined || verifier !== undefined) {
       return { ok: false, reason: 'denied cannot be combined with oauth_token or oauth_verifier' };
     }
-    return { ok: true, value: { kind: 'denied', token: denied } };
+    return { ok: true, value: { kind: 'denied', handle: denied } };
   }
   if (token === undefined || verifier === undefined) {
-    return { ok: false, reason: 'oauth_token and oauth_verifier are required' };
+    return { ok: false, reason: 'oauth_token and oauth_verifier (OAuth 1.0a), or code and state (OAuth 2.0), are required' };
   }
-  return { ok: true, value: { kind: 'approved', token, verifier } };
+  return { ok: true, value: { kind: 'approved', handle: token, grant: verifier } };
 }
 
 /** What a /login asks for besides return_to: the PKCE mode (RFC 7636 §4.3) and the app's opaque state (RFC 6749 §4.1.1). */

@@ -19,7 +19,10 @@ export interface UsersTable {
   picture: string | null;
   email: string | null;
   twitter_token_sealed: string;
-  twitter_token_secret_sealed: string;
+  /** The OAuth 1.0a token secret; null for OAuth 2.0 credentials. */
+  twitter_token_secret_sealed: string | null;
+  /** oauth1 or oauth2: the protocol the stored credentials belong to. */
+  twitter_protocol: ColumnType<string, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -14,12 +14,15 @@ import {
   type ProfileAnswer,
   type TwitterErrorBody,
 } from './responses.js';
+import type { EmailMode } from './upstream.js';
 
 export interface TwitterClientOptions {
   readonly apiUrl: string;
   readonly consumerKey: string;
   readonly consumerSecret: string;
   readonly timeoutMs: number;
+  /** Whether verify_credentials asks for the email (`include_email=true`); asks unless `off`. */
+  readonly email?: EmailMode;
   /** The clock compared with Twitter's Date header; defaults to Date.now. */
   readonly now?: () => number;
   readonly onTwitterError?: (event: TwitterErrorEvent) => void;
@@ -70,6 +73,8 @@ export function createTwitterClient(options: TwitterClientOptions): TwitterClien
   });
   const url = (path: string) => `${options.apiUrl}${path}`;
   const now = options.now ?? Date.now;
+  // X answers the email only to apps allowed to read it, and only when asked.
+  const verifyCredentialsQuery = `${options.email === 'off' ? '' : 'include_email=true&'}skip_status=true&include_entities=false`;
   let skewReported = false;
 
   // oauth-1.0a's authorize() signs the extra oauth_* parameters but leaves
@@ -159,7 +164,7 @@ export function createTwitterClient(options: TwitterClientOptions): TwitterClien
 
     async verifyCredentials(access) {
       const endpoint = '1.1/account/verify_credentials.json';
-      const target = url('/1.1/account/verify_credentials.json?include_email=true&skip_status=true&include_entities=false');
+      const target = url(`/1.1/account/verify_credentials.json?${verifyCredentialsQuery}`);
       const answer = await send(endpoint, 'GET', target, { authorization: authorization('GET', target, {}, access) });
       if (answer.status !== 200) throw failure(endpoint, answer, access.token);
       watchClock(endpoint, answer.skewSeconds, false);

@@ -3,7 +3,7 @@
 // and a bounded body. Built on node:http rather than fetch(): on Node 20 a
 // fetch() costs about four times the CPU of the same request here, and a
 // sign-in makes three of them.
-import http from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 
 export type OutboundFailure = 'timeout' | 'unreachable' | 'too_large';
@@ -22,6 +22,8 @@ export interface OutboundAnswer {
   readonly body: string;
   /** The Date header, if any (the client compares clocks with it). */
   readonly date: string | null;
+  /** All response headers, names in lower case (X's rate-limit headers among them). */
+  readonly headers: IncomingHttpHeaders;
 }
 
 export interface OutboundHttpOptions {
@@ -32,8 +34,11 @@ export interface OutboundHttpOptions {
 }
 
 export interface OutboundHttp {
-  /** Never follows redirects: a 3xx is an answer like any other. */
-  request(method: string, url: string, headers: Readonly<Record<string, string>>): Promise<OutboundAnswer>;
+  /**
+   * Never follows redirects: a 3xx is an answer like any other. A `body` is
+   * sent as is, with its Content-Length; its Content-Type is the caller's.
+   */
+  request(method: string, url: string, headers: Readonly<Record<string, string>>, body?: string): Promise<OutboundAnswer>;
   close(): void;
 }
 
@@ -42,8 +47,10 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
 
   return {
-    request(method, target, headers) {
+    request(method, target, headers, body) {
       const url = new URL(target);
+      const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
+      const sent = payload === undefined ? headers : { ...headers, 'content-length': String(payload.length) };
       const secure = url.protocol === 'https:';
       return new Promise<OutboundAnswer>((resolve, reject) => {
         let done = false;
@@ -54,7 +61,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
           outgoing.destroy();
           reject(error);
         };
-        const outgoing = (secure ? https : http).request(url, { method, headers, agent: secure ? agents.https : agents.http }, (response) => {
+        const outgoing = (secure ? https : http).request(url, { method, headers: sent, agent: secure ? agents.https : agents.http }, (response) => {
           const tooLarge = () => new OutboundError('too_large', `the answer is larger than ${options.maxBodyBytes} bytes`);
           if (Number(response.headers['content-length'] ?? 0) > options.maxBodyBytes) return fail(tooLarge());
           const chunks: Buffer[] = [];
@@ -68,7 +75,12 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
             if (done) return;
             done = true;
             clearTimeout(deadline);
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), date: response.headers.date ?? null });
+            resolve({
+              status: response.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              date: response.headers.date ?? null,
+              headers: response.headers,
+            });
           });
           response.on('error', (error) => fail(new OutboundError('unreachable', 'the connection failed while reading the answer', { cause: error })));
           // Closed before the end of the body: no error event is promised, so this is the catch-all.
@@ -79,7 +91,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
         });
         const deadline = setTimeout(() => fail(new OutboundError('timeout', `no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
         outgoing.on('error', (error) => fail(new OutboundError('unreachable', 'the request failed', { cause: error })));
-        outgoing.end();
+        outgoing.end(payload);
       });
     },
     close() {

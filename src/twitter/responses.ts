@@ -163,11 +163,13 @@ export function clockSkewSeconds(dateHeader: string | null, localNowMs: number):
 
 /**
  * Twitter's own message, made safe to log: one short line of printable
- * characters, without the token the request carried and without the
- * values of any OAuth parameters it echoes.
+ * characters, without the token (or any other secret) the request carried
+ * and without the values of any OAuth parameters it echoes.
  */
-export function loggableMessage(message: string | undefined, sentToken?: string): string | undefined {
+export function loggableMessage(message: string | undefined, ...sentSecrets: ReadonlyArray<string | undefined>): string | undefined {
   if (message === undefined) return undefined;
-  const safe = (sentToken ? message.split(sentToken).join('[token]') : message).replace(/(oauth_[a-z_]+)\s*=\s*("[^"]*"|[^\s,&]*)/gi, '$1=[redacted]');
+  let blanked = message;
+  for (const secret of sentSecrets) if (secret) blanked = blanked.split(secret).join('[token]');
+  const safe = blanked.replace(/(oauth_[a-z_]+)\s*=\s*("[^"]*"|[^\s,&]*)/gi, '$1=[redacted]');
   return safe.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }

@@ -1,20 +1,21 @@
-// Account deletion: the profile, the stored Twitter credentials and every
-// session go in one statement; then the user's Twitter access token is
-// revoked at Twitter, best effort (the account is gone whatever Twitter says).
+// Account deletion: the profile, the stored X credentials and every session
+// go in one statement; then the user's X access token is revoked at X, best
+// effort (the account is gone whatever X says).
+import { AppError } from '../errors.js';
 import { decryptSecret, type EncryptionKeys } from '../keys/crypto-box.js';
 import type { Db } from '../store/db.js';
 import type { SessionCheck } from '../sessions/session-check.js';
 import { listSessionIds } from '../sessions/queries.js';
-import type { TwitterClient } from '../twitter/client.js';
+import type { Upstream } from '../twitter/upstream.js';
 import { deleteUser } from './profiles.js';
 
 export interface AccountDeps {
   readonly db: Db;
-  readonly twitter: TwitterClient;
+  readonly upstream: Upstream;
   /** Credentials sealed before an ENCRYPTION_KEY rotation open with a previous key. */
   readonly encryptionKeys: EncryptionKeys;
   readonly sessionCheck: SessionCheck;
-  /** Told when Twitter could not revoke the token; the deletion stands. */
+  /** Told when X could not revoke the token; the deletion stands. */
   readonly onRevokeFailed: (error: unknown) => void;
 }
 
@@ -25,11 +26,16 @@ export async function deleteAccount(deps: AccountDeps, userId: string): Promise<
   for (const id of sessionIds) deps.sessionCheck.forget(id);
   if (!deleted) return false;
   try {
-    const access = {
-      token: decryptSecret(deps.encryptionKeys, deleted.tokenSealed, `twitter_token:${deleted.twitterId}`),
-      secret: decryptSecret(deps.encryptionKeys, deleted.secretSealed, `twitter_token_secret:${deleted.twitterId}`),
-    };
-    await deps.twitter.invalidateToken(access);
+    const { protocol, token, secret } = deleted.credentials;
+    // Credentials of the other protocol (stored before a switch) can only be revoked with that protocol's keys.
+    if (protocol !== deps.upstream.protocol) {
+      throw new AppError('twitter_token_invalid', `the stored X token belongs to ${protocol}, and roost now signs in with ${deps.upstream.protocol}; it expires on its own or can be revoked in X's settings`);
+    }
+    await deps.upstream.revoke({
+      protocol,
+      token: decryptSecret(deps.encryptionKeys, token, `twitter_token:${deleted.twitterId}`),
+      secret: secret === null ? null : decryptSecret(deps.encryptionKeys, secret, `twitter_token_secret:${deleted.twitterId}`),
+    });
   } catch (error) {
     deps.onRevokeFailed(error);
   }

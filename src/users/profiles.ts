@@ -3,13 +3,23 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import { withDatabase } from '../store/db.js';
+import type { UpstreamProtocol } from '../twitter/upstream.js';
 
 export interface TwitterProfile {
   readonly twitterId: string;
   readonly screenName: string;
   readonly name: string;
   readonly picture: string | null;
+  /** A confirmed address, or null: X returns none for an unconfirmed one. */
   readonly email: string | null;
+}
+
+/** The user's credentials at X, sealed (crypto-box) before they reach this module. */
+export interface SealedCredentials {
+  readonly protocol: UpstreamProtocol;
+  readonly token: string;
+  /** The OAuth 1.0a token secret; null under OAuth 2.0. */
+  readonly secret: string | null;
 }
 
 export interface User {
@@ -25,12 +35,12 @@ export interface User {
 
 const PROFILE_COLUMNS = ['id', 'twitter_id', 'screen_name', 'name', 'picture', 'email', 'created_at', 'updated_at'] as const;
 
-/** One statement, so parallel sign-ins of one user can never create two rows. */
-export function upsertUser(
-  db: Db,
-  profile: TwitterProfile,
-  sealed: { readonly token: string; readonly secret: string },
-): Promise<User> {
+/**
+ * One statement, so parallel sign-ins of one user can never create two rows.
+ * Keyed by the X user id, whichever protocol signed the user in: a user who
+ * signed in over OAuth 1.0a keeps the same row (and roost's `sub`) over 2.0.
+ */
+export function upsertUser(db: Db, profile: TwitterProfile, sealed: SealedCredentials): Promise<User> {
   const values = {
     twitter_id: profile.twitterId,
     screen_name: profile.screenName,
@@ -39,6 +49,7 @@ export function upsertUser(
     email: profile.email,
     twitter_token_sealed: sealed.token,
     twitter_token_secret_sealed: sealed.secret,
+    twitter_protocol: sealed.protocol,
   };
   return withDatabase(() =>
     db
@@ -52,6 +63,7 @@ export function upsertUser(
           email: eb.ref('excluded.email'),
           twitter_token_sealed: eb.ref('excluded.twitter_token_sealed'),
           twitter_token_secret_sealed: eb.ref('excluded.twitter_token_secret_sealed'),
+          twitter_protocol: eb.ref('excluded.twitter_protocol'),
           updated_at: sql`now()`,
         })),
       )
@@ -66,8 +78,7 @@ export function findUser(db: Db, id: string): Promise<User | undefined> {
 
 export interface DeletedUser {
   readonly twitterId: string;
-  readonly tokenSealed: string;
-  readonly secretSealed: string;
+  readonly credentials: SealedCredentials;
 }
 
 /** Deletes a user, their stored Twitter credentials and (by cascade) their sessions; returns the sealed credentials. */
@@ -76,8 +87,10 @@ export async function deleteUser(db: Db, id: string): Promise<DeletedUser | unde
     db
       .deleteFrom('users')
       .where('id', '=', id)
-      .returning(['twitter_id', 'twitter_token_sealed', 'twitter_token_secret_sealed'])
+      .returning(['twitter_id', 'twitter_token_sealed', 'twitter_token_secret_sealed', 'twitter_protocol'])
       .executeTakeFirst(),
   );
-  return row && { twitterId: row.twitter_id, tokenSealed: row.twitter_token_sealed, secretSealed: row.twitter_token_secret_sealed };
+  if (row === undefined) return undefined;
+  const protocol: UpstreamProtocol = row.twitter_protocol === 'oauth2' ? 'oauth2' : 'oauth1';
+  return { twitterId: row.twitter_id, credentials: { protocol, token: row.twitter_token_sealed, secret: row.twitter_token_secret_sealed } };
 }

@@ -1,14 +1,16 @@
 // A newcomer's first minute, in a real browser: roost started as the README's
 // first command starts it (no configuration: embedded Postgres, in-process
 // store, the sandbox Twitter), then headless Chromium opens the URL roost
-// prints, signs in through the sandbox's consent page, and reads the token
-// the page verified. Screenshots go to test-artifacts/.
+// prints, signs in through the sandbox's consent page with the page's
+// roost.js (a code and PKCE), and reads the token the page verified.
+// Screenshots go to test-artifacts/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import t from 'tap';
+import { Browser as HttpClient, readConsentForm } from '../helpers/browser.js';
 import { startNode } from '../helpers/child.js';
 import { freePort, startRoost } from '../helpers/roost.js';
 
@@ -56,23 +58,51 @@ async function browserTests(): Promise<void> {
   const text = async (selector: string) => (await page.locator(selector).textContent()) ?? '';
   const focused = () => page.evaluate('document.activeElement && document.activeElement.id');
 
-  t.test('sign in: consent page, approve, a verified token and /me, then sign out', async (t) => {
-    await page.goto(url);
-    const signIn = page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' });
-    await signIn.waitFor();
-    const href = new URL((await signIn.getAttribute('href')) ?? '');
-    t.equal(`${href.origin}${href.pathname}`, `${url}/login`, 'the button starts /login');
-    t.equal(href.searchParams.get('return_to'), `${url}/`, 'with the page as return_to');
-    t.match(href.searchParams.get('state'), /^[0-9a-f]{32}$/, 'and a fresh state');
+  // Every POST /token the pages send, by grant type: which exchanges roost.js made.
+  const grants: string[] = [];
+  context.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().startsWith(`${url}/token`)) grants.push(new URLSearchParams(request.postData() ?? '').get('grant_type') ?? '');
+  });
+  const signInButton = () => page.getByRole('button', { name: 'Sign in with Twitter (sandbox)' });
+  const storedRefresh = () => page.evaluate(`localStorage.getItem(${JSON.stringify(`roost:${url}:refresh_token`)})`);
+  async function load(target: string): Promise<void> {
+    // From another document: a change of the fragment alone would not load the page again.
+    await page.goto('about:blank');
+    await page.goto(target);
+  }
+  /** The page with no one signed in, whatever a test before left behind. */
+  async function loadSignedOut(): Promise<void> {
+    await load(url);
+    await page.evaluate('localStorage.clear(); sessionStorage.clear()');
+    await load(url);
+    await signInButton().waitFor();
+  }
 
-    await signIn.click();
+  t.test('sign in: consent page, approve, a verified token and /me, a refresh, then sign out in two tabs', async (t) => {
+    await loadSignedOut();
+    t.equal(await storedRefresh(), null, 'no one is signed in yet');
+    const before = grants.length;
+    const exchanges = () => grants.slice(before);
+    const login = page.waitForRequest((request) => request.url().startsWith(`${url}/login?`));
+    await signInButton().click();
+    const sent = new URL((await login).url()).searchParams;
+    t.equal(sent.get('return_to'), `${url}/`, 'roost.js starts /login with the page as return_to');
+    t.match(sent.get('state'), /^[\w-]{22}$/, 'a fresh state');
+    t.equal(sent.get('code_challenge_method'), 'S256', 'and a PKCE challenge');
+    t.match(sent.get('code_challenge'), /^[\w-]{43}$/);
+
     await page.waitForURL(/\/sandbox\/twitter\/oauth\/authenticate\?oauth_token=/);
     await page.getByRole('heading', { name: 'Authorize roost to use your account?' }).waitFor();
     await page.getByRole('radio', { name: /Bob Example/ }).check();
+    const back = page.waitForRequest((request) => request.url().startsWith(`${url}/?`));
     await page.getByRole('button', { name: 'Approve' }).click();
+    const answer = new URL((await back).url()).searchParams;
+    t.match(answer.get('code'), /^[\w-]+$/, 'roost answers with a code, not tokens');
+    t.equal(answer.get('state'), sent.get('state'), 'and the state');
 
     await page.getByRole('heading', { name: 'Signed in as Bob Example (@bob)' }).waitFor();
-    t.equal(page.url(), `${url}/`, 'the token is gone from the address bar');
+    t.equal(page.url(), `${url}/`, 'the code is gone from the address bar');
+    t.same(exchanges(), ['authorization_code'], 'roost.js redeemed the code');
     await page.locator('#verified', { hasText: /^verified$/ }).waitFor();
     t.match(await text('#issuer-check'), /^matches/);
     await page.locator('#me-status', { hasText: '200' }).waitFor();
@@ -91,9 +121,12 @@ async function browserTests(): Promise<void> {
     t.equal(payload.twitter_id, '1240000000000000002');
     await page.screenshot({ path: path.join(ARTIFACTS, 'browser-signed-in.png'), fullPage: true });
 
-    // Refresh: a new token of the same session, checked again.
+    // Refresh reloads the page: the access token was in memory only, so
+    // roost.js trades the refresh token for a new pair of the same session.
     await page.getByRole('button', { name: 'Refresh token' }).click();
-    await page.locator('#raw').filter({ hasNotText: token }).waitFor({ state: 'attached' }); // inside a closed <details>
+    // (A locator, not waitForFunction: the page's CSP forbids the eval that polling a function needs.)
+    await page.locator('#raw', { hasText: /\./ }).filter({ hasNotText: token }).waitFor({ state: 'attached' }); // inside a closed <details>
+    t.same(exchanges(), ['authorization_code', 'refresh_token'], 'one refresh at POST /token');
     await page.locator('#verified', { hasText: /^verified$/ }).waitFor();
     const latest = await text('#raw');
     const refreshed = JSON.parse(await text('#claims')) as Record<string, unknown>;
@@ -102,29 +135,46 @@ async function browserTests(): Promise<void> {
     t.equal(refreshed.sid, payload.sid, 'in the same session');
     await page.locator('#me-status', { hasText: '200' }).waitFor();
 
+    // A second tab shares the session, and the sign-out.
+    const other = await context.newPage();
+    await other.goto(url);
+    await other.getByRole('heading', { name: 'Signed in as Bob Example (@bob)' }).waitFor();
+    const another = (await other.locator('#raw').textContent()) ?? '';
+
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).waitFor();
+    await signInButton().waitFor();
     t.equal(await page.getByRole('heading', { name: /Signed in as/ }).count(), 0, 'the signed-in view is gone');
-    t.equal(await text('#status'), 'Signed out: roost ended the session, so its tokens no longer work.');
-    for (const spent of [token, latest]) {
+    await page.locator('#status', { hasText: /^Signed out/ }).waitFor();
+    t.equal(await text('#status'), 'Signed out: roost.js forgot the tokens here and asked roost to end the session (POST /logout).');
+    await other.getByRole('button', { name: 'Sign in with Twitter (sandbox)' }).waitFor();
+    t.equal(await other.locator('#raw').textContent(), '', 'the other tab is signed out too');
+    await other.close();
+    t.equal(await storedRefresh(), null, 'the refresh token is forgotten');
+    for (const spent of [token, latest, another]) {
       const me = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${spent}` } });
       t.equal(me.status, 401, 'the ended session’s access tokens are refused');
       await me.arrayBuffer();
     }
     t.equal(await text('#raw'), '', 'the page no longer holds the token');
     t.equal(await focused(), 'sign-in');
+    await load(url);
+    await signInButton().waitFor();
+    t.equal(await page.locator('#signed-in').isVisible(), false, 'after a reload, still signed out');
   });
 
-  t.test('a token with a changed claim is shown as NOT verified, and /me refuses it', async (t) => {
-    const [header, claims, signature] = (await signInOutOfBand()).split('.') as [string, string, string];
-    const forged = { ...JSON.parse(Buffer.from(claims, 'base64url').toString()), screen_name: 'mallory' };
-    const tampered = `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
-    // As if this tab had started the sign-in: the page keeps the state it sent in sessionStorage.
-    await page.goto(url);
-    await page.evaluate("sessionStorage.setItem('roost-sandbox-state', 'sent-by-this-tab')");
-    // From another document: a fragment change alone would not load the page again.
-    await page.goto('about:blank');
-    await page.goto(`${url}/#access_token=${tampered}&token_type=Bearer&expires_in=900&state=sent-by-this-tab`);
+  t.test('a token changed on its way from POST /token is shown as NOT verified, and /me refuses it', async (t) => {
+    await loadSignedOut();
+    // As a party between the page and roost would: one claim changed, the signature kept.
+    await page.route(`${url}/token`, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { access_token: string };
+      const [header, claims, signature] = body.access_token.split('.') as [string, string, string];
+      const forged = { ...JSON.parse(Buffer.from(claims, 'base64url').toString()), screen_name: 'mallory' };
+      await route.fulfill({ response, json: { ...body, access_token: `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}` } });
+    });
+    t.teardown(() => page.unroute(`${url}/token`));
+    await signInButton().click();
+    await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('heading', { name: /@mallory/ }).waitFor();
     await page.locator('#verified', { hasText: /^NOT verified/ }).waitFor();
     t.match(await text('#verified'), /the signature does not match/);
@@ -132,24 +182,29 @@ async function browserTests(): Promise<void> {
     t.match(JSON.parse(await text('#me')), { code: 'invalid_token' });
   });
 
-  t.test('tokens in a link the page did not ask for are ignored (login CSRF at the app)', async (t) => {
-    const token = await signInOutOfBand();
-    for (const [name, fragment] of [
-      ['no state', `access_token=${token}&token_type=Bearer&expires_in=900`],
-      ['another state', `access_token=${token}&token_type=Bearer&expires_in=900&state=guessed`],
+  t.test('an answer the page did not ask for is refused, before any request (login CSRF at the app)', async (t) => {
+    await loadSignedOut();
+    const before = grants.length;
+    for (const [name, query] of [
+      ['tokens without a state', {}],
+      ['tokens with another state', { state: 'guessed' }],
+      ['a code with another state', { state: 'guessed', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }],
     ] as const) {
-      await page.goto('about:blank');
-      await page.goto(`${url}/#${fragment}`);
+      // Someone else's real sign-in: its answer is sent to the victim as a link.
+      const link = await answerOfAnotherSignIn(query);
+      t.match(link, /^[^#?]+[#?](access_token|code)=/, `${name}: a real answer`);
+      await load(link);
       await page.locator('#denied-text', { hasText: /was not started by this page/ }).waitFor();
       t.equal(await page.locator('#signed-in').isVisible(), false, `${name}: not signed in`);
-      t.equal(await text('#raw'), '', `${name}: the token is not shown`);
-      t.equal(new URL(page.url()).hash, '', `${name}: and is gone from the address bar`);
+      t.equal(await text('#raw'), '', `${name}: no token is shown`);
+      t.equal(page.url(), `${url}/`, `${name}: and the answer is gone from the address bar`);
+      t.equal(await storedRefresh(), null, `${name}: nothing is stored`);
     }
+    t.equal(grants.length, before, 'the page sent no code to POST /token');
   });
 
   t.test('cancel at the consent page: back on the page with the denial and no token', async (t) => {
-    await page.goto(url);
-    await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).waitFor();
+    await loadSignedOut();
     // Keyboard only: the sign-in button is the first stop.
     await page.keyboard.press('Tab');
     t.equal(await focused(), 'sign-in');
@@ -161,7 +216,7 @@ async function browserTests(): Promise<void> {
     t.equal(page.url(), `${url}/`, 'the error is gone from the address bar');
     t.equal(await focused(), 'denied-title');
     t.equal(await page.getByRole('heading', { name: /Signed in as/ }).count(), 0);
-    t.ok(await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).isVisible(), 'the user can try again');
+    t.ok(await signInButton().isVisible(), 'the user can try again');
     await page.screenshot({ path: path.join(ARTIFACTS, 'browser-cancelled.png'), fullPage: true });
   });
 
@@ -170,7 +225,7 @@ async function browserTests(): Promise<void> {
       // In process, on the real Postgres and Redis: only the signing algorithm differs.
       const other = await startRoost(t, { sandbox: true, env: { JWT_ALG: alg } });
       await page.goto(`${other.url}/`);
-      await page.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).click();
+      await signInButton().click();
       await page.getByRole('button', { name: 'Approve' }).click();
       await page.locator('#verified', { hasText: /^(NOT )?verified/ }).waitFor();
       t.equal(await text('#verified'), 'verified', alg);
@@ -183,17 +238,13 @@ async function browserTests(): Promise<void> {
     t.same(consoleErrors, []);
   });
 
-  /** A real sign-in in a second page of the same browser; returns the token without showing it. */
-  async function signInOutOfBand(): Promise<string> {
-    const other = await context.newPage();
-    try {
-      await other.goto(url);
-      await other.getByRole('link', { name: 'Sign in with Twitter (sandbox)' }).click();
-      await other.getByRole('button', { name: 'Approve' }).click();
-      await other.locator('#verified', { hasText: /^verified$/ }).waitFor();
-      return (await other.locator('#raw').textContent()) ?? '';
-    } finally {
-      await other.close();
-    }
+  /** Someone else's sign-in over plain HTTP, for the page's own return_to: where roost sends that browser back. */
+  async function answerOfAnotherSignIn(query: Record<string, string>): Promise<string> {
+    const http = new HttpClient();
+    const login = await http.get(`${url}/login?${new URLSearchParams({ return_to: `${url}/`, ...query })}`);
+    const consentUrl = login.location ?? '';
+    const form = readConsentForm((await http.get(consentUrl)).body);
+    const decision = await http.postForm(new URL(form.action ?? '', consentUrl).href, { oauth_token: form.token, user_id: form.userIds[0] ?? '', action: 'approve' });
+    return (await http.get(decision.location ?? '')).location ?? '';
   }
 }

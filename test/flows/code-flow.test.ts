@@ -80,7 +80,7 @@ t.test('without state, only the code is added', async (t) => {
 
 t.test('a cancel in code mode answers error=access_denied in the query, with the state', async (t) => {
   const { callback } = await codeSignIn({ state: 's1', action: 'cancel' });
-  t.equal(callback.location, `${APP_ORIGIN}/callback?tab=2&error=access_denied&error_description=The+user+did+not+authorize+the+app+at+Twitter&state=s1`);
+  t.equal(callback.location, `${APP_ORIGIN}/callback?tab=2&error=access_denied&error_description=The+user+did+not+authorize+the+app+at+X&state=s1`);
 });
 
 t.test('a wrong verifier is refused and burns the code', async (t) => {

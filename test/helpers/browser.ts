@@ -45,11 +45,22 @@ export class Browser {
 }
 
 /** The fields of the sandbox's consent form. */
-export function readConsentForm(html: string): { action: string | undefined; token: string; userIds: string[] } {
+export function readConsentForm(html: string): { action: string | undefined; token: string; userIds: string[]; hidden: Record<string, string> } {
   const token = /name="oauth_token"\s+value="([^"]+)"|value="([^"]+)"\s+name="oauth_token"/.exec(html);
   const action = /<form[^>]*action="([^"]*)"/.exec(html)?.[1];
   const userIds = [...html.matchAll(/name="user_id"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="user_id"/g)].map((m) => (m[1] ?? m[2]) as string);
-  return { action, token: (token?.[1] ?? token?.[2]) as string, userIds };
+  // Every hidden field goes back with the decision, as a browser would send it.
+  const hidden: Record<string, string> = {};
+  for (const [input] of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+    const name = /name="([^"]*)"/.exec(input)?.[1];
+    const value = /value="([^"]*)"/.exec(input)?.[1];
+    if (name !== undefined && value !== undefined) hidden[unescapeHtml(name)] = unescapeHtml(value);
+  }
+  return { action, token: (token?.[1] ?? token?.[2]) as string, userIds, hidden };
+}
+
+function unescapeHtml(value: string): string {
+  return value.replace(/&#(\d+);/g, (_match, code: string) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }
 
 /** Parses the fragment of a redirect back to the app. */

@@ -22,7 +22,7 @@ export async function consent(browser: Browser, roost: Roost, options: ConsentOp
   const form = readConsentForm(page.body);
   const userId = roost.users[options.user ?? 0]?.id_str as string;
   const decision = await browser.postForm(new URL(form.action ?? '', login.location).href, {
-    oauth_token: form.token,
+    ...form.hidden,
     user_id: userId,
     action: options.action ?? 'approve',
   });

@@ -16,6 +16,7 @@ import { createLogger } from '../../src/ops/logger.js';
 import { startSandboxServer } from '../../src/sandbox/provider.js';
 import { watchResponses } from './contract.js';
 import { createDefaultSandboxUsers, type SandboxUser } from '../../src/sandbox/users.js';
+import type { UpstreamProtocol } from '../../src/twitter/upstream.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -29,6 +30,10 @@ export const APP_URL = `${APP_ORIGIN}/signed-in`;
 export const APP_RETURN_URLS = [APP_URL, `${APP_ORIGIN}/`, `${APP_ORIGIN}/cb`, `${APP_ORIGIN}/callback?tab=2`, `${APP_ORIGIN}/bye?x=1`];
 export const CONSUMER_KEY = 'test-consumer-key';
 export const CONSUMER_SECRET = 'test-consumer-secret';
+export const CLIENT_ID = 'test-client-id';
+export const CLIENT_SECRET = 'test-client-secret-of-the-oauth2-app';
+/** Both ways roost signs in with X: the tests of whole flows run under each. */
+export const PROTOCOLS = ['oauth1', 'oauth2'] as const satisfies readonly UpstreamProtocol[];
 
 type Teardown = Pick<Test, 'teardown'>;
 
@@ -39,6 +44,10 @@ export interface Roost {
   readonly deps: Deps;
   readonly users: SandboxUser[];
   readonly providerUrl: string;
+  /** The callbacks the sandbox this instance started accepts (read on every request): push another roost's to share it. */
+  readonly sandboxCallbacks: string[];
+  /** Closes the server and its connections before the test ends (teardown does it otherwise). */
+  stop(): Promise<void>;
   /** Every log line the instance wrote, parsed. */
   readonly logs: Record<string, unknown>[];
   readonly rawLogs: string[];
@@ -51,6 +60,8 @@ export interface RoostOptions {
   readonly providerUrl?: string;
   /** roost's own sandbox inside the app, as with no Twitter configuration (its users are the defaults, not `users`). */
   readonly sandbox?: boolean;
+  /** How roost signs in with X (default oauth1): the keys it is given, or TWITTER_PROTOCOL for the built-in sandbox. */
+  readonly protocol?: UpstreamProtocol;
   /** Embedded defaults: PGlite in a temp folder and the in-process store. */
   readonly embedded?: boolean;
   readonly now?: () => number;
@@ -58,6 +69,8 @@ export interface RoostOptions {
   readonly databaseUrl?: string;
   /** Share Redis keys (flows, rate-limit counters) with another instance, as replicas do. */
   readonly redisKeyPrefix?: string;
+  /** Listen on this port, e.g. the port of an instance stopped before, as a redeploy does. */
+  readonly port?: number;
   /** Runs on the built app before it listens, e.g. to add a route under test. */
   readonly configure?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -94,12 +107,23 @@ export async function createTestSchema(t: Teardown): Promise<string> {
 export async function startRoost(t: Teardown, options: RoostOptions = {}): Promise<Roost> {
   const users = createDefaultSandboxUsers();
   let providerUrl = options.providerUrl;
+  const port = options.port ?? (await freePort());
+  // As X does: the sandbox sends browsers back only to registered callbacks; a test may register more.
+  const sandboxCallbacks: string[] = [];
   if (providerUrl === undefined && !options.sandbox) {
-    const sandbox = await startSandboxServer({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, users, host: '127.0.0.1', port: 0 });
+    const sandbox = await startSandboxServer({
+      allowedCallbacks: sandboxCallbacks,
+      consumerKey: CONSUMER_KEY,
+      consumerSecret: CONSUMER_SECRET,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      users,
+      host: '127.0.0.1',
+      port: 0,
+    });
     t.teardown(() => sandbox.close());
     providerUrl = sandbox.url;
   }
-  const port = await freePort();
   const storage: Record<string, string> = {};
   if (options.embedded) {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'roost-test-'));
@@ -113,7 +137,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     // The built-in sandbox beside a real database is asked for by name.
-    ...(options.sandbox ? { SANDBOX: 'true' } : { TWITTER_CONSUMER_KEY: CONSUMER_KEY, TWITTER_CONSUMER_SECRET: CONSUMER_SECRET, TWITTER_API_URL: providerUrl }),
+    ...(options.sandbox ? { SANDBOX: 'true', ...(options.protocol ? { TWITTER_PROTOCOL: options.protocol } : {}) } : xKeys(options.protocol ?? 'oauth1', providerUrl as string)),
     TWITTER_TIMEOUT_MS: '1000',
     RETURN_TO_URLS: APP_RETURN_URLS.join(','),
     COOKIE_SECRET: randomBytes(32).toString('hex'),
@@ -125,6 +149,7 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     ...storage,
     ...options.env,
   });
+  sandboxCallbacks.push(config.callbackUrl);
   const rawLogs: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -143,9 +168,15 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
   // Every response this instance sends is held to openapi.yaml.
   const violations: string[] = [];
   watchResponses(app, violations);
-  t.teardown(async () => {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     await app.close();
     await deps.close();
+  };
+  t.teardown(async () => {
+    await stop();
     // Reported and failed through the exit code rather than asserted or
     // thrown: tap refuses assertions once a test has ended, and a throw here
     // would skip the other teardowns and leave the file hanging.
@@ -155,5 +186,13 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     }
   });
   await app.listen({ port, host: '127.0.0.1' });
-  return { url: config.publicUrl, app, config, deps, users, providerUrl: config.twitter.apiUrl, logs, rawLogs };
+  return { url: config.publicUrl, app, config, deps, users, providerUrl: config.twitter.apiUrl, sandboxCallbacks, stop, logs, rawLogs };
+}
+
+/** The environment that points roost at a stand-in for X in one protocol. */
+export function xKeys(protocol: UpstreamProtocol, providerUrl: string): Record<string, string> {
+  if (protocol === 'oauth2') {
+    return { TWITTER_CLIENT_ID: CLIENT_ID, TWITTER_CLIENT_SECRET: CLIENT_SECRET, TWITTER_API_URL: providerUrl, TWITTER_AUTHORIZE_URL: `${providerUrl}/i/oauth2/authorize` };
+  }
+  return { TWITTER_CONSUMER_KEY: CONSUMER_KEY, TWITTER_CONSUMER_SECRET: CONSUMER_SECRET, TWITTER_API_URL: providerUrl };
 }

@@ -40,7 +40,7 @@ t.test('sign-ins, tokens, Twitter calls and HTTP requests are counted', async (t
   // Started: 3 approved, 1 cancelled, 1 approved then replayed. The refused return_to never started.
   t.equal(value(samples, 'roost_sign_ins_started_total'), 5);
   t.equal(value(samples, 'roost_sign_ins_completed_total'), 4);
-  t.equal(value(samples, 'roost_sign_ins_denied_total'), 1);
+  t.equal(value(samples, 'roost_sign_ins_denied_total', { reason: 'cancelled' }), 1);
   t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'finish', reason: 'flow_not_found' }), 1);
   t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'finish', reason: 'invalid_callback' }), 1);
   t.equal(value(samples, 'roost_sign_ins_failed_total', { step: 'start', reason: 'return_to_not_allowed' }), 1);

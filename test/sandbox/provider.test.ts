@@ -150,7 +150,7 @@ async function startServer(t: Test, options: Partial<SandboxServerOptions> = {})
 // The subtest type, taken from t.test's callback (tap's plugins are mixed in).
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
-t.test('default users have ids past 2^53, and one has no email', async (t) => {
+t.test('default users have ids past 2^53, confirmed emails, and one has no email', async (t) => {
   const users = createDefaultSandboxUsers();
   t.equal(users.length, 3);
   for (const user of users) {
@@ -159,6 +159,7 @@ t.test('default users have ids past 2^53, and one has no email', async (t) => {
   }
   t.equal(new Set(users.map((user) => user.id_str)).size, 3, 'ids are distinct');
   t.equal(users.filter((user) => user.email === null).length, 1);
+  for (const user of users) t.equal(user.email_confirmed, user.email !== null, `${user.screen_name}: an email is a confirmed one`);
   t.not(createDefaultSandboxUsers()[0], users[0], 'fresh objects on every call');
 });
 
@@ -454,6 +455,15 @@ t.test('verify_credentials reads the users live and signs its query', async (t) 
   const withoutEmail = JSON.parse((await verifyCredentials(server.url, access, 'skip_status=true')).text) as Record<string, unknown>;
   t.notOk('email' in withoutEmail, 'no email unless include_email=true');
   t.equal(withoutEmail.screen_name, 'alice_renamed');
+
+  const asked = (query: string) => verifyCredentials(server.url, access, query).then((answer) => JSON.parse(answer.text) as Record<string, unknown>);
+  t.notOk('email' in (await asked('include_email=false')), 'include_email=false: no email');
+  t.notOk('email' in (await asked('include_email=yes')), 'only true, t and 1 are true');
+  t.equal((await asked('include_email=t')).email, alice.email);
+  t.equal((await asked('include_email=1')).email, alice.email);
+  alice.email_confirmed = false;
+  t.equal((await asked('include_email=true')).email, null, 'an unconfirmed address is null, as Twitter answers it');
+  alice.email_confirmed = true;
 
   const carolAccess = await signIn(server.url, carol.id_str);
   const carolProfile = JSON.parse((await verifyCredentials(server.url, carolAccess)).text) as Record<string, unknown>;

@@ -72,15 +72,15 @@ t.test('the code flow parameters', async (t) => {
 });
 
 t.test('an approved callback needs one token and one verifier', async (t) => {
-  t.same(callback({ oauth_token: 'tok', oauth_verifier: 'ver' }), { ok: true, value: { kind: 'approved', token: 'tok', verifier: 'ver' } });
-  t.same(callback({ oauth_token: 'tok', oauth_verifier: 'ver', extra: 'ignored' }), { ok: true, value: { kind: 'approved', token: 'tok', verifier: 'ver' } });
+  t.same(callback({ oauth_token: 'tok', oauth_verifier: 'ver' }), { ok: true, value: { kind: 'approved', handle: 'tok', grant: 'ver' } });
+  t.same(callback({ oauth_token: 'tok', oauth_verifier: 'ver', extra: 'ignored' }), { ok: true, value: { kind: 'approved', handle: 'tok', grant: 'ver' } });
   t.match(callback({ oauth_token: 'tok' }), { ok: false, reason: /required/ });
   t.match(callback({ oauth_verifier: 'ver' }), { ok: false, reason: /required/ });
   t.match(callback({}), { ok: false, reason: /required/ });
 });
 
 t.test('a denial names the token and nothing else', async (t) => {
-  t.same(callback({ denied: 'tok' }), { ok: true, value: { kind: 'denied', token: 'tok' } });
+  t.same(callback({ denied: 'tok' }), { ok: true, value: { kind: 'denied', handle: 'tok' } });
   t.match(callback({ denied: 'tok', oauth_token: 'tok' }), { ok: false, reason: /combined/ });
   t.match(callback({ denied: 'tok', oauth_verifier: 'v' }), { ok: false, reason: /combined/ });
 });
@@ -96,5 +96,36 @@ t.test('repeated or malformed parameters are refused, never first- or last-wins'
       t.match(callback(query), { ok: false, reason: new RegExp(`^${name} `) }, `${name}: ${JSON.stringify(bad.slice(0, 20))}`);
     }
   }
-  t.same(callback({ oauth_token: 'x'.repeat(512), oauth_verifier: 'A-z0.9_~+/=' }), { ok: true, value: { kind: 'approved', token: 'x'.repeat(512), verifier: 'A-z0.9_~+/=' } });
+  t.same(callback({ oauth_token: 'x'.repeat(512), oauth_verifier: 'A-z0.9_~+/=' }), { ok: true, value: { kind: 'approved', handle: 'x'.repeat(512), grant: 'A-z0.9_~+/=' } });
+});
+
+t.test('an OAuth 2.0 callback: code and state, or error and state', async (t) => {
+  t.same(callback({ code: 'c0de', state: 'st4te' }), { ok: true, value: { kind: 'approved', handle: 'st4te', grant: 'c0de' } });
+  t.same(callback({ error: 'access_denied', state: 'st4te' }), { ok: true, value: { kind: 'denied', handle: 'st4te' } });
+  t.same(callback({ error: 'access_denied', error_description: 'The user said no', state: 'st4te' }), { ok: true, value: { kind: 'denied', handle: 'st4te' } });
+  t.same(callback({ error: 'invalid_scope', state: 'st4te' }), { ok: true, value: { kind: 'upstream-error', handle: 'st4te', error: 'invalid_scope' } });
+  t.match(callback({ code: 'c0de' }), { ok: false, reason: /state is required/ });
+  t.match(callback({ error: 'access_denied' }), { ok: false, reason: /state is required/ });
+  t.match(callback({ state: 'st4te' }), { ok: false, reason: /code or error is required/ });
+  t.match(callback({ code: 'c0de', error: 'access_denied', state: 'st4te' }), { ok: false, reason: /error cannot be combined with code/ });
+});
+
+t.test('OAuth 1.0a and 2.0 parameters are never mixed', async (t) => {
+  t.match(callback({ oauth_token: 'tok', oauth_verifier: 'ver', state: 's' }), { ok: false, reason: /cannot be combined with OAuth 2.0/ });
+  t.match(callback({ denied: 'tok', code: 'c', state: 's' }), { ok: false, reason: /cannot be combined with OAuth 2.0/ });
+  t.match(callback({ oauth_token: 'tok', code: 'c' }), { ok: false, reason: /cannot be combined with OAuth 2.0/ });
+});
+
+t.test('OAuth 2.0 parameters are checked like the others: once, in their characters and lengths', async (t) => {
+  t.match(callback({ code: ['a', 'b'], state: 's' }), { ok: false, reason: /^code must be given once/ });
+  t.match(callback({ code: 'a', state: ['s', 't'] }), { ok: false, reason: /^state must be given once/ });
+  t.match(callback({ error: ['access_denied', 'x'], state: 's' }), { ok: false, reason: /^error must be given once/ });
+  for (const bad of ['', 'has space', 'a<b', 'x'.repeat(513), 'ü']) {
+    t.match(callback({ code: bad, state: 's' }), { ok: false, reason: /^code / }, `code: ${JSON.stringify(bad.slice(0, 20))}`);
+    t.match(callback({ code: 'c', state: bad }), { ok: false, reason: /^state / }, `state: ${JSON.stringify(bad.slice(0, 20))}`);
+  }
+  for (const bad of ['', 'quote"', 'back\\slash', 'x'.repeat(65), 'new\nline']) {
+    t.match(callback({ error: bad, state: 's' }), { ok: false, reason: /^error / }, `error: ${JSON.stringify(bad.slice(0, 20))}`);
+  }
+  t.match(callback({ error: 'access_denied', error_description: 'x'.repeat(1025), state: 's' }), { ok: false, reason: /^error_description / });
 });

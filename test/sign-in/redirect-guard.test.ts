@@ -11,8 +11,21 @@ import { APP_ORIGIN, APP_URL, startRoost } from '../helpers/roost.js';
 const config = {
   publicUrl: 'https://auth.example.com',
   returnToUrls: registered(['https://app.example.com/', 'https://app.example.com/cb?x=1', `https://app.example.com/${'a'.repeat(2024)}`, 'http://localhost/cb', 'http://127.0.0.1']),
-  twitter: { apiUrl: 'https://api.x.com' },
+  twitter: { apiUrl: 'https://api.x.com', authorizeUrl: 'https://x.com/i/oauth2/authorize', protocol: 'oauth1' as const },
 };
+const oauth2Config = { ...config, twitter: { ...config.twitter, protocol: 'oauth2' as const } };
+
+t.test('X’s sign-in page of the protocol in use, and not the other one', async (t) => {
+  const authenticate = 'https://api.x.com/oauth/authenticate?oauth_token=abc';
+  const authorize = 'https://x.com/i/oauth2/authorize?response_type=code&client_id=c&state=s';
+  t.ok(isAllowedRedirect(authenticate, config), 'OAuth 1.0a: authenticate');
+  t.notOk(isAllowedRedirect(authorize, config), 'OAuth 1.0a: not authorize');
+  t.ok(isAllowedRedirect(authorize, oauth2Config), 'OAuth 2.0: authorize');
+  t.notOk(isAllowedRedirect(authenticate, oauth2Config), 'OAuth 2.0: not authenticate');
+  for (const forged of ['https://x.com/i/oauth2/authorize/../../evil?x', 'https://x.com/i/oauth2/authorizeX?x', 'https://x.com.evil.example/i/oauth2/authorize?x']) {
+    t.notOk(isAllowedRedirect(forged, oauth2Config), forged);
+  }
+});
 
 t.test('allowed: Twitter, roost itself, and registered URLs with roost’s answer added', async (t) => {
   for (const location of [

@@ -305,7 +305,7 @@ t.test('a skewed clock: 135 says by how much, and a warning is logged', async (t
   // The Date header counts whole seconds, so the measured skew may be a second more.
   t.match(json(result.body), { code: 'twitter_clock_skew', detail: /about 30[01] s ahead of Twitter's/ });
   const warning = roost.logs.slice(logged).find((l) => typeof l.skewSeconds === 'number');
-  t.match(warning, { level: 40, msg: /clock differs from Twitter's by 30[01] s/ });
+  t.match(warning, { level: 40, msg: /clock differs from X's by 30[01] s/ });
   t.ok(near(warning?.skewSeconds, 300), 'the warning carries the skew');
 });
 

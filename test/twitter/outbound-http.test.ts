@@ -54,7 +54,42 @@ t.test('an answer without a Date header says so', async (t) => {
     response.sendDate = false;
     response.end('no date');
   };
-  t.same(await client.request('GET', `${base}/`, {}), { status: 200, body: 'no date', date: null });
+  const answer = await client.request('GET', `${base}/`, {});
+  t.same({ status: answer.status, body: answer.body, date: answer.date }, { status: 200, body: 'no date', date: null });
+  t.notOk('date' in answer.headers);
+});
+
+t.test('a body is sent with its length, and the answer carries every header', async (t) => {
+  let seen: { length?: string; type?: string; chunked?: string; body?: string } = {};
+  handler = (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      seen = {
+        length: request.headers['content-length'],
+        type: request.headers['content-type'],
+        chunked: request.headers['transfer-encoding'],
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      response.writeHead(429, { 'x-rate-limit-reset': '1700000000', 'x-rate-limit-remaining': '0' }).end('{}');
+    });
+  };
+  const form = 'grant_type=authorization_code&code=caf%C3%A9&name=é';
+  const answer = await client.request('POST', `${base}/2/oauth2/token`, { 'content-type': 'application/x-www-form-urlencoded' }, form);
+  t.same(seen, { length: String(Buffer.byteLength(form)), type: 'application/x-www-form-urlencoded', chunked: undefined, body: form }, 'sent whole, with its byte length');
+  t.equal(answer.status, 429);
+  t.equal(answer.headers['x-rate-limit-reset'], '1700000000');
+  t.equal(answer.headers['x-rate-limit-remaining'], '0');
+});
+
+t.test('a call without a body sends no body headers', async (t) => {
+  let seen: { length?: string; chunked?: string } = { length: 'unset' };
+  handler = (request, response) => {
+    seen = { length: request.headers['content-length'], chunked: request.headers['transfer-encoding'] };
+    response.end('ok');
+  };
+  await client.request('GET', `${base}/`, {});
+  t.same(seen, { length: undefined, chunked: undefined });
 });
 
 t.test('a redirect is an answer, never followed', async (t) => {

@@ -79,6 +79,7 @@ t.test("Twitter's messages are logged short and printable", async (t) => {
   t.equal(loggableMessage('x'.repeat(500))?.length, 200);
   t.equal(loggableMessage(undefined), undefined);
   t.equal(loggableMessage('Invalid token abc123.', 'abc123'), 'Invalid token [token].');
+  t.equal(loggableMessage('token abc123, secret s3cr3t', 'abc123', undefined, '', 's3cr3t'), 'token [token], secret [token]', 'every secret sent is blanked; empty ones blank nothing');
   t.equal(loggableMessage('Bad header OAuth oauth_consumer_key="k", oauth_signature="s%3D"'), 'Bad header OAuth oauth_consumer_key=[redacted], oauth_signature=[redacted]');
   t.equal(loggableMessage('Bad query oauth_token=abc&x=1'), 'Bad query oauth_token=[redacted]&x=1');
   t.equal(loggableMessage('Invalid oauth_verifier parameter'), 'Invalid oauth_verifier parameter');

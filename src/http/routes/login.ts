@@ -85,7 +85,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const outcome = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
     switch (outcome.kind) {
       case 'denied':
-        metrics.signInsDenied.inc();
+        metrics.signInsDenied.inc({ reason: outcome.reason });
         break;
       case 'failed':
         // Back at the app with an OAuth error; counted and logged as a refused request would be.

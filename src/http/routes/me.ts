@@ -12,6 +12,8 @@ export const meRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, 
     identifyUser(request, claims.sub);
     const user = await findUser(deps.db, claims.sub);
     if (!user) throw invalidToken('The user of this token no longer exists');
-    return reply.header('cache-control', 'no-store').send(user);
+    // X returns an email only once the user confirmed it: present means verified.
+    const profile = user.email === null ? user : { ...user, email_verified: true };
+    return reply.header('cache-control', 'no-store').send(profile);
   });
 };
