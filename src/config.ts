@@ -260,7 +260,7 @@ function readXKeys(env: EnvReader): XKeys {
   const clientId = read('TWITTER_CLIENT_ID');
   const clientSecret = read('TWITTER_CLIENT_SECRET');
   const pair = (key: string, secret: string, hasKey: boolean, hasSecret: boolean) => {
-    if (hasKey && !hasSecret) problems.push(`${secret} is required when ${key} is set`);
+    if (hasKey && !hasSecret) problems.push(`${secret} is required when ${key} is set: set both, or neither for the sandbox`);
     if (!hasKey && hasSecret) problems.push(`${secret} is set but ${key} is not: set both, or neither for the sandbox`);
   };
   pair('TWITTER_CONSUMER_KEY', 'TWITTER_CONSUMER_SECRET', consumerKey !== undefined, consumerSecret !== undefined);
@@ -282,8 +282,8 @@ function readXKeys(env: EnvReader): XKeys {
     if (asked !== undefined && asked !== protocol) {
       problems.push(
         asked === 'oauth2'
-          ? "TWITTER_PROTOCOL=oauth2 needs TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET (X's OAuth 2.0 Client ID and Client Secret); only TWITTER_CONSUMER_KEY is set"
-          : "TWITTER_PROTOCOL=oauth1 needs TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (X's API Key and Secret); only TWITTER_CLIENT_ID is set",
+          ? "TWITTER_PROTOCOL=oauth2 needs TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET (X's OAuth 2.0 Client ID and Client Secret); only the OAuth 1.0a pair is set: add the OAuth 2.0 pair, or remove TWITTER_PROTOCOL"
+          : "TWITTER_PROTOCOL=oauth1 needs TWITTER_CONSUMER_KEY and TWITTER_CONSUMER_SECRET (X's API Key and Secret); only the OAuth 2.0 pair is set: add the OAuth 1.0a pair, or remove TWITTER_PROTOCOL",
       );
     }
   }

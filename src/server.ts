@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   logger.debug({ routes: routeTable(app).filter((r) => !r.hidden && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`) }, 'routes');
   logger.info(
-    { url: config.publicUrl, startupMs: Math.round(performance.now() - startedAt), sandbox: config.sandbox },
+    { url: config.publicUrl, startupMs: Math.round(performance.now() - startedAt), sandbox: config.sandbox, protocol: config.twitter.protocol },
     `roost is ready at ${config.publicUrl}`,
   );
   // Twitter refuses OAuth timestamps from a skewed clock (error 135): say so

@@ -110,7 +110,9 @@ function showSignedOut(status = '') {
 
 function showDenied(error) {
   $('denied-text').textContent =
-    error.error === 'access_denied' ? 'You cancelled at the consent page, so roost issued no token (error=access_denied).'
+    // A cancel says so in its description; any other refusal (no confirmed email, a sign-in to start again) in its own words.
+    error.error === 'access_denied' && /did not authorize/.test(error.message) ? 'You cancelled at the consent page, so roost issued no token (error=access_denied).'
+    : error.error === 'access_denied' ? `roost issued no token: ${error.message} (error=access_denied).`
     : error.error === 'state_mismatch' ? 'This answer was not started by this page (its state does not match), so the page ignored it. Sign in again.'
     : `The sign-in failed: error=${error.error} (${error.message}).`;
   showSection('denied');

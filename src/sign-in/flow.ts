@@ -72,7 +72,12 @@ export async function startSignIn(deps: SignInDeps, returnTo: string, request: L
  * expired or replayed flow; a return_to no longer registered). From then on
  * every failure goes back to the app as an OAuth error (RFC 6749 §4.1.2.1).
  */
-export async function finishSignIn(deps: SignInDeps, params: CallbackParams, binding: string | undefined, client: ClientInfo): Promise<SignInOutcome> {
+export async function finishSignIn(
+  deps: SignInDeps,
+  params: CallbackParams & { readonly protocol: UpstreamProtocol },
+  binding: string | undefined,
+  client: ClientInfo,
+): Promise<SignInOutcome> {
   // Taken before anything else, so a callback URL works once whatever happens next.
   const stored = await deps.store.take(flowKey(params.handle));
   if (stored === null) throw new AppError('flow_not_found', 'This sign-in is unknown, expired or already used; start again');
@@ -97,10 +102,14 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
   if (binding === undefined || !sameDigest(digest(binding), record.binding)) {
     return fail(new AppError('flow_browser_mismatch', 'This sign-in was started in another browser or tab; start again here'));
   }
+  const protocol = record.protocol ?? 'oauth1';
+  // X answers in the protocol the flow began with; an answer in the other one's words is not X's.
+  if (params.protocol !== protocol) {
+    return fail(new AppError('invalid_callback', `This answer is in ${params.protocol} parameters, but the sign-in began over ${protocol}; start again`));
+  }
   if (params.kind === 'denied') {
     return { kind: 'denied', reason: 'cancelled', location: answer({ error: 'access_denied', error_description: 'The user did not authorize the app at X' }) };
   }
-  const protocol = record.protocol ?? 'oauth1';
   if (protocol !== deps.upstream.protocol) {
     return fail(new AppError('flow_not_found', `This sign-in began over ${protocol} before roost switched to ${deps.upstream.protocol}; start again`));
   }
@@ -155,7 +164,9 @@ export async function finishSignIn(deps: SignInDeps, params: CallbackParams, bin
  */
 export function oauthErrorFor(error: AppError): 'temporarily_unavailable' | 'access_denied' | 'server_error' {
   if (error.status === 503 || error.status === 504 || error.code === 'twitter_unavailable' || error.code === 'rate_limited') return 'temporarily_unavailable';
-  if (error.code === 'twitter_rejected_verifier' || error.code === 'flow_browser_mismatch' || error.code === 'flow_not_found') return 'access_denied';
+  if (['twitter_rejected_verifier', 'flow_browser_mismatch', 'flow_not_found', 'invalid_callback'].includes(error.code)) {
+    return 'access_denied';
+  }
   return 'server_error';
 }
 

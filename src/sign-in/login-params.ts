@@ -38,6 +38,13 @@ export type CallbackParams =
   /** OAuth 2.0 only: X refused the request for a reason other than the user's (RFC 6749 §4.1.2.1). */
   | { readonly kind: 'upstream-error'; readonly handle: string; readonly error: string };
 
+import type { UpstreamProtocol } from '../twitter/upstream.js';
+
+/** The protocol a callback's parameters belong to: X answers in the protocol the flow began with. */
+export function callbackProtocol(query: CallbackQuery): UpstreamProtocol {
+  return query.oauth_token !== undefined || query.oauth_verifier !== undefined || query.denied !== undefined ? 'oauth1' : 'oauth2';
+}
+
 type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 /**

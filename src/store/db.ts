@@ -75,8 +75,38 @@ export interface SealedSecretsTable {
   created_at: Timestamp;
 }
 
+/** One row per audit event, never updated (migrations/0007_audit_and_webhooks.ts). */
+export interface AuditEventsTable {
+  id: string;
+  occurred_at: ColumnType<Date, Date | string, never>;
+  type: string;
+  user_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+  detail: ColumnType<Record<string, string | number | boolean | null>, string, never>;
+}
+
+/** The webhook outbox: one row per event while a webhook is configured. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_type: string;
+  created_at: Timestamp;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_attempt_at: NullableTimestamp;
+  last_status: ColumnType<number | null, number | null | undefined, number | null>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  delivered_at: NullableTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
+  audit_events: AuditEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   signing_keys: SigningKeysTable;
   sessions: SessionsTable;
   spent_refresh_tokens: SpentRefreshTokensTable;

@@ -2,7 +2,7 @@
 // means for the operator. Every answer is untrusted: a field that is missing
 // or odd makes the whole answer unusable.
 import type { ErrorCode } from '../errors.js';
-import { loggableMessage, type Parsed, type ProfileAnswer } from './responses.js';
+import { checkedProfile, loggableMessage, type Parsed, type ProfileAnswer } from './responses.js';
 
 export interface TokenAnswer {
   readonly accessToken: string;
@@ -103,32 +103,10 @@ export function parseUsersMe(body: string): Parsed<ProfileAnswer> {
   if (json.data === undefined && json.errors !== undefined) return { ok: false, reason: 'X answered errors and no user' };
   const user = json.data;
   if (!isObject(user)) return { ok: false, reason: 'the answer has no data object' };
-  if (typeof user.id !== 'string' || !/^[1-9]\d{0,30}$/.test(user.id)) return { ok: false, reason: 'the user has no valid id' };
-  if (typeof user.username !== 'string' || user.username === '' || user.username.length > 100) {
-    return { ok: false, reason: 'the user has no valid username' };
-  }
-  return {
-    ok: true,
-    value: {
-      twitterId: user.id,
-      screenName: user.username,
-      name: typeof user.name === 'string' ? user.name.slice(0, 200) : user.username,
-      picture: httpsUrlOrNull(user.profile_image_url),
-      // Only confirmed addresses are ever in this field; never invented.
-      email: typeof user.confirmed_email === 'string' && user.confirmed_email.includes('@') && user.confirmed_email.length <= 320 ? user.confirmed_email : null,
-    },
-  };
+  // confirmed_email carries confirmed addresses only; never invented.
+  return checkedProfile({ id: user.id, username: user.username, name: user.name, picture: user.profile_image_url, email: user.confirmed_email });
 }
 
-function httpsUrlOrNull(value: unknown): string | null {
-  if (typeof value !== 'string' || value.length > 2048) return null;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null;
-  }
-}
 
 export interface RateLimitWait {
   /** When X resets the limit, in milliseconds since the epoch. */

@@ -64,23 +64,32 @@ export function parseProfile(body: string): Parsed<ProfileAnswer> {
     return { ok: false, reason: 'the profile is not an object' };
   }
   const user = json as Record<string, unknown>;
-  if (typeof user.id_str !== 'string' || !/^[1-9]\d{0,30}$/.test(user.id_str)) {
-    return { ok: false, reason: 'the profile has no valid id_str' };
-  }
-  if (typeof user.screen_name !== 'string' || user.screen_name === '' || user.screen_name.length > 100) {
-    return { ok: false, reason: 'the profile has no valid screen_name' };
-  }
-  const name = typeof user.name === 'string' ? user.name.slice(0, 200) : user.screen_name;
+  // verify_credentials carries the https picture in its own field; `email` only when the app may read it and the user confirmed one.
+  return checkedProfile({ id: user.id_str, username: user.screen_name, name: user.name, picture: user.profile_image_url_https, email: user.email });
+}
+
+/** X's user ids: decimal, up to 19 digits today; `id` fields past 2^53 are never read. */
+const USER_ID = /^[1-9]\d{0,19}$/;
+/** X's handles: letters, digits and underscores (15 at most today; older accounts may be longer). */
+const USERNAME = /^[A-Za-z0-9_]{1,50}$/;
+/** An address as an address: no spaces, quotes, angle brackets or other markup; one @; a dot in the domain. */
+const EMAIL = /^[^\s@<>()[\]\\,;:"']{1,64}@[^\s@<>()[\]\\,;:"']+\.[^\s@<>()[\]\\,;:"']+$/;
+/** Control characters and the bidirectional overrides that would make a name read differently than it is. */
+const UNPRINTABLE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * The profile either protocol returned, held to X's own formats: an answer
+ * outside them is unusable (it would be stored, and signed into tokens), not
+ * cleaned up. The display name is free text: unprintable characters go.
+ */
+export function checkedProfile(fields: { id: unknown; username: unknown; name: unknown; picture: unknown; email: unknown }): Parsed<ProfileAnswer> {
+  if (typeof fields.id !== 'string' || !USER_ID.test(fields.id)) return { ok: false, reason: 'the profile has no valid user id' };
+  if (typeof fields.username !== 'string' || !USERNAME.test(fields.username)) return { ok: false, reason: 'the profile has no valid username' };
+  const name = typeof fields.name === 'string' ? fields.name.replace(UNPRINTABLE, '').trim().slice(0, 200) : '';
+  const email = typeof fields.email === 'string' && fields.email.length <= 254 && EMAIL.test(fields.email) ? fields.email : null;
   return {
     ok: true,
-    value: {
-      twitterId: user.id_str,
-      screenName: user.screen_name,
-      name,
-      picture: httpsUrlOrNull(user.profile_image_url_https),
-      // Optional: present only when the app may read it and the user has a verified one. Never invented.
-      email: typeof user.email === 'string' && user.email.includes('@') && user.email.length <= 320 ? user.email : null,
-    },
+    value: { twitterId: fields.id, screenName: fields.username, name: name === '' ? fields.username : name, picture: httpsUrlOrNull(fields.picture), email },
   };
 }
 
@@ -88,7 +97,7 @@ function httpsUrlOrNull(value: unknown): string | null {
   if (typeof value !== 'string' || value.length > 2048) return null;
   try {
     const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+    return url.protocol === 'https:' ? url.href : null;
   } catch {
     return null;
   }

@@ -52,8 +52,37 @@ t.test('the query strings of /login and /login/callback are validated with their
     required: ['return_to'],
   });
   const oauthValue = asWritten(raw.components.schemas.OAuthValue);
-  t.same(querystringSchema(spec, '/login/callback', 'get'), { type: 'object', properties: { oauth_token: oauthValue, oauth_verifier: oauthValue, denied: oauthValue } }, 'the cookie is not a query parameter');
+  const error = asWritten(parameterAsWritten('/login/callback', 'error'));
+  const errorDescription = asWritten(parameterAsWritten('/login/callback', 'error_description'));
+  t.same(
+    querystringSchema(spec, '/login/callback', 'get'),
+    {
+      type: 'object',
+      properties: {
+        oauth_token: oauthValue,
+        oauth_verifier: oauthValue,
+        denied: oauthValue,
+        code: oauthValue,
+        state: oauthValue,
+        error,
+        error_description: errorDescription,
+      },
+    },
+    'both protocols\' parameters, none required on its own (the route checks which set came), and the cookie is not a query parameter',
+  );
   t.match(oauthValue, { type: 'string', minLength: 1, maxLength: 512 });
+  t.match(error, { type: 'string', pattern: '^[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]{1,64}$' }, 'RFC 6749 §4.1.2.1: error is NQSCHAR');
+  t.match(errorDescription, { type: 'string', maxLength: 1024 });
+
+  const callback = compileRequestSchema({ schema: querystringSchema(spec, '/login/callback', 'get') });
+  t.ok(callback({ code: 'c'.repeat(512), state: 's' }), 'a code of 512 characters passes');
+  t.notOk(callback({ code: 'c'.repeat(513), state: 's' }), 'one of 513 does not');
+  t.ok(callback({ error: 'access_denied', error_description: 'd'.repeat(1024), state: 's' }));
+  t.notOk(callback({ error: 'access"denied', state: 's' }), 'a quote is not NQSCHAR');
+  t.notOk(callback({ error: '', state: 's' }), 'error has at least one character');
+  t.notOk(callback({ error: 'e'.repeat(65), state: 's' }));
+  t.notOk(callback({ error: 'access_denied', error_description: 'd'.repeat(1025), state: 's' }));
+  t.notOk(callback({ state: 's p' }), 'state is an OAuth value: no spaces');
   t.match(asWritten(parameterAsWritten('/login', 'state')), { type: 'string', minLength: 1, maxLength: 512, pattern: '^[\\x20-\\x7e]*$' }, 'RFC 6749 Appendix A.5 VSCHAR');
   t.match(asWritten(parameterAsWritten('/login', 'return_to')), { type: 'string', format: 'uri', minLength: 1, maxLength: 2048 });
 });
@@ -63,11 +92,15 @@ t.test('a change to the document is a change to the query validation', async (t)
   const login = (state: string) => ({ return_to: 'https://a.example/', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state });
   t.ok(today.login(login('s'.repeat(100))), 'a 100-character state passes the document as it is');
   t.ok(today.callback({ denied: 't'.repeat(100) }), 'so does a 100-character denied');
+  t.ok(today.callback({ code: 'c'.repeat(100), state: 's' }), 'and a 100-character code');
+  t.ok(today.callback({ error: 'access_denied', error_description: 'd'.repeat(100), state: 's' }), 'and a 100-character error_description');
 
   const edited = parse(spec.text) as typeof raw;
   const state = edited.paths['/login']?.get?.parameters.find((parameter) => parameter.name === 'state');
-  if (!state) throw new Error('no state');
+  const errorDescription = edited.paths['/login/callback']?.get?.parameters.find((parameter) => parameter.name === 'error_description');
+  if (!state || !errorDescription) throw new Error('no state or error_description');
   state.schema.maxLength = 64;
+  errorDescription.schema.maxLength = 64;
   (edited.components.schemas.OAuthValue as Node).maxLength = 64;
   const tomorrow = parseOpenApi(stringify(edited));
   const login64 = compileRequestSchema({ schema: querystringSchema(tomorrow, '/login', 'get') });
@@ -76,6 +109,10 @@ t.test('a change to the document is a change to the query validation', async (t)
   t.ok(login64(login('s'.repeat(64))));
   t.notOk(callback64({ denied: 't'.repeat(100) }));
   t.ok(callback64({ denied: 't'.repeat(64) }));
+  t.notOk(callback64({ code: 'c'.repeat(100), state: 's' }));
+  t.ok(callback64({ code: 'c'.repeat(64), state: 's' }));
+  t.notOk(callback64({ error: 'access_denied', error_description: 'd'.repeat(100), state: 's' }));
+  t.ok(callback64({ error: 'access_denied', error_description: 'd'.repeat(64), state: 's' }));
 });
 
 t.test('query strings are not coerced either', async (t) => {

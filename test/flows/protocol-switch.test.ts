@@ -97,3 +97,26 @@ t.test('deleting the account revokes the OAuth 2.0 token at X', async (t) => {
   t.notOk(after.logs.slice(logged).some((line) => line.msg === 'account deleted, but Twitter did not revoke its access token'), 'revoked without trouble');
 });
 
+
+t.test('an answer in the other protocol’s parameters goes back to the app refused; a HEAD never runs the sign-in', async (t) => {
+  const browser = new Browser();
+  const { callbackUrl } = await consent(browser, after, { loginQuery: { state: 'st' } });
+  const answer = new URL(callbackUrl);
+  const state = answer.searchParams.get('state') as string;
+  const code = answer.searchParams.get('code') as string;
+  const disguised = await browser.get(`${after.url}/login/callback?oauth_token=${encodeURIComponent(state)}&oauth_verifier=${encodeURIComponent(code)}`);
+  t.equal(disguised.status, 302);
+  const fragment = fragmentOf(disguised.location);
+  t.equal(fragment.get('error'), 'access_denied');
+  t.match(fragment.get('error_description'), /oauth1 parameters, but the sign-in began over oauth2/);
+  t.equal(fragment.get('state'), 'st');
+  t.notOk(fragment.has('access_token'));
+
+  const next = new Browser();
+  const { callbackUrl: nextCallback } = await consent(next, after, {});
+  const head = await next.request(nextCallback, { method: 'HEAD' });
+  t.ok(head.status >= 400, `HEAD is refused (${head.status})`);
+  const real = await next.get(nextCallback);
+  t.equal(real.status, 302);
+  t.ok(fragmentOf(real.location).has('access_token'), 'the flow was still there for the real callback');
+});

@@ -129,3 +129,4 @@ t.test('OAuth 2.0 parameters are checked like the others: once, in their charact
   }
   t.match(callback({ error: 'access_denied', error_description: 'x'.repeat(1025), state: 's' }), { ok: false, reason: /^error_description / });
 });
+

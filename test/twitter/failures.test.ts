@@ -241,7 +241,7 @@ t.test('verify_credentials failures', async (t) => {
   }
   await t.test('JSON without id_str', async (t) => {
     use(t, 'verify_credentials', answer(200, '{"id":42,"screen_name":"fake"}', 'application/json'));
-    t.match(await wentBackWithError(t, await callback(), 'server_error', 'twitter_bad_response'), /id_str/);
+    t.match(await wentBackWithError(t, await callback(), 'server_error', 'twitter_bad_response'), /no valid user id/);
   });
   await t.test('truncated JSON', async (t) => {
     use(t, 'verify_credentials', answer(200, '{"id_str":"42","screen_na', 'application/json'));

@@ -295,7 +295,7 @@ const usersMeFailures: Array<[string, Behaviour, string, RegExp]> = [
   ['HTTP 502', json(502, '<html>bad gateway</html>'), 'twitter_unavailable', /HTTP 502/],
   ['a hang', hang, 'twitter_timeout', /2\/users\/me within 400 ms/],
   ['a garbage body', json(200, '{"data":'), 'twitter_bad_response', /not a JSON object/],
-  ['a numeric id', json(200, { data: { ...USER, id: 1240000000000000001 } }), 'twitter_bad_response', /valid id/],
+  ['a numeric id', json(200, { data: { ...USER, id: 1240000000000000001 } }), 'twitter_bad_response', /valid user id/],
 ];
 
 t.test('failures at /2/users/me', async (t) => {

@@ -30,9 +30,9 @@ t.test('profiles take the id from id_str', async (t) => {
     ok: true,
     value: { twitterId: '1240000000000000001', screenName: 'alice', name: 'Alice', picture: 'https://pbs.example/a.png', email: 'alice@example.com' },
   });
-  t.match(parseProfile('{"id":12,"screen_name":"a"}'), { ok: false, reason: /id_str/ });
-  t.match(parseProfile('{"id_str":"012","screen_name":"a"}'), { ok: false, reason: /id_str/ });
-  t.match(parseProfile('{"id_str":"12"}'), { ok: false, reason: /screen_name/ });
+  t.match(parseProfile('{"id":12,"screen_name":"a"}'), { ok: false, reason: /user id/ });
+  t.match(parseProfile('{"id_str":"012","screen_name":"a"}'), { ok: false, reason: /user id/ });
+  t.match(parseProfile('{"id_str":"12"}'), { ok: false, reason: /username/ });
   t.match(parseProfile('[1]'), { ok: false, reason: /object/ });
   t.match(parseProfile('not json'), { ok: false, reason: /JSON/ });
 });
@@ -83,4 +83,20 @@ t.test("Twitter's messages are logged short and printable", async (t) => {
   t.equal(loggableMessage('Bad header OAuth oauth_consumer_key="k", oauth_signature="s%3D"'), 'Bad header OAuth oauth_consumer_key=[redacted], oauth_signature=[redacted]');
   t.equal(loggableMessage('Bad query oauth_token=abc&x=1'), 'Bad query oauth_token=[redacted]&x=1');
   t.equal(loggableMessage('Invalid oauth_verifier parameter'), 'Invalid oauth_verifier parameter');
+});
+
+t.test("a profile outside X's formats is unusable, not stored and signed", async (t) => {
+  const profile = (fields: Record<string, unknown>) => parseProfile(JSON.stringify({ id_str: '1240000000000000001', screen_name: 'alice', name: 'Alice', ...fields }));
+  t.match(profile({ id_str: '1'.repeat(21) }), { ok: false, reason: /user id/ }, 'an id longer than X makes');
+  for (const handle of ['<img src=x onerror=alert(1)>', 'a b', 'al\u0000ice', 'ali.ce', '', 'a'.repeat(51)]) {
+    t.match(profile({ screen_name: handle }), { ok: false, reason: /username/ }, JSON.stringify(handle));
+  }
+  t.match(profile({ name: 'Al\u202eice\r\n\u0000' }), { ok: true, value: { name: 'Alice' } }, 'control and bidi characters leave the display name');
+  t.match(profile({ name: '\u0007\u200f' }), { ok: true, value: { name: 'alice' } }, 'a name of nothing printable is the handle');
+  for (const email of ['<script>@x', 'a@b', 'a b@example.com', 'a@exa"mple.com', `${'a'.repeat(65)}@example.com`, 'a@@example.com']) {
+    t.match(profile({ email }), { ok: true, value: { email: null } }, JSON.stringify(email));
+  }
+  t.match(profile({ email: 'alice+x@example.co.uk' }), { ok: true, value: { email: 'alice+x@example.co.uk' } });
+  t.match(profile({ profile_image_url_https: 'http://pbs.example/a.png' }), { ok: true, value: { picture: null } }, 'https pictures only');
+  t.match(profile({ profile_image_url_https: 'javascript:alert(1)' }), { ok: true, value: { picture: null } });
 });

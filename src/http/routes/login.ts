@@ -7,7 +7,7 @@ import { AppError } from '../../errors.js';
 import { flowCookie } from '../../sign-in/flow-cookie.js';
 import { loadOpenApi, querystringSchema } from '../../contract/openapi.js';
 import { compileRequestSchema, describeQueryError } from '../request-schemas.js';
-import { parseCallbackParams, parseLoginRequest, type CallbackQuery, type LoginQuery } from '../../sign-in/login-params.js';
+import { callbackProtocol, parseCallbackParams, parseLoginRequest, type CallbackQuery, type LoginQuery } from '../../sign-in/login-params.js';
 import { checkReturnTo, hasCodeResponseParams } from '../../sign-in/return-to.js';
 import { finishSignIn, startSignIn, type SignInDeps } from '../../sign-in/flow.js';
 import { clientInfo } from '../client-info.js';
@@ -38,7 +38,9 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     schemaErrorFormatter: (errors: FastifySchemaValidationError[]) => new Error(describeQueryError(errors)),
   };
 
+  // No HEAD twins: a link checker's HEAD would start a sign-in, or spend one at the callback.
   const loginRoute = {
+    exposeHeadRoute: false,
     schema: { querystring: querystringSchema(spec, '/login', 'get') },
     ...validation,
     config: limited,
@@ -67,6 +69,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   });
 
   const callbackRoute = {
+    exposeHeadRoute: false,
     schema: { querystring: querystringSchema(spec, '/login/callback', 'get') },
     ...validation,
     config: { invalidCode: 'invalid_callback' as const, ...limited },
@@ -82,7 +85,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const raw = request.cookies[cookieName];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     reply.clearCookie(cookieName, cookieOptions);
-    const outcome = await finishSignIn(signIn, params.value, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
+    const outcome = await finishSignIn(signIn, { ...params.value, protocol: callbackProtocol(request.query) }, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
     switch (outcome.kind) {
       case 'denied':
         metrics.signInsDenied.inc({ reason: outcome.reason });
