@@ -1,16 +1,18 @@
 // Several roost processes on one Postgres schema and one Redis prefix, as
 // replicas behind a load balancer: they migrate a fresh schema together,
-// agree on one signing key, and any of them finishes a sign-in another began.
+// agree on one signing key, and any of them finishes a sign-in another began,
+// under each protocol roost speaks with X.
 import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import pg from 'pg';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Browser, fragmentOf, readConsentForm } from '../helpers/browser.js';
 import { spawnRoost } from '../helpers/process.js';
-import { APP_ORIGIN, CONSUMER_KEY, CONSUMER_SECRET, createTestSchema, freePort, TEST_REDIS_URL } from '../helpers/roost.js';
+import { APP_ORIGIN, CLIENT_ID, CLIENT_SECRET, CONSUMER_KEY, CONSUMER_SECRET, createTestSchema, freePort, PROTOCOLS, TEST_REDIS_URL, xKeys } from '../helpers/roost.js';
 import { migrations } from '../../migrations/index.js';
 import { startSandboxServer } from '../../src/sandbox/provider.js';
 import { createDefaultSandboxUsers } from '../../src/sandbox/users.js';
+import type { UpstreamProtocol } from '../../src/twitter/upstream.js';
 
 // What the load balancer answers to; the test plays the balancer and picks a replica per request.
 const PUBLIC_URL = 'http://auth.roost.test';
@@ -18,18 +20,24 @@ const PUBLIC_URL = 'http://auth.roost.test';
 const BALANCED = { 'x-forwarded-host': new URL(PUBLIC_URL).host };
 const RETURN_TO = `${APP_ORIGIN}/signed-in`;
 const users = createDefaultSandboxUsers();
-const sandbox = await startSandboxServer({ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, users });
+// Both protocols' apps, with the one callback every replica sends: PUBLIC_URL's.
+const sandbox = await startSandboxServer({
+  consumerKey: CONSUMER_KEY,
+  consumerSecret: CONSUMER_SECRET,
+  clientId: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
+  allowedCallbacks: [`${PUBLIC_URL}/login/callback`],
+  users,
+});
 t.teardown(() => sandbox.close());
 
-function replicaEnv(databaseUrl: string, shared: Record<string, string>) {
+function replicaEnv(protocol: UpstreamProtocol, databaseUrl: string, shared: Record<string, string>) {
   return {
     HOST: '127.0.0.1',
     PUBLIC_URL,
     DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
-    TWITTER_CONSUMER_KEY: CONSUMER_KEY,
-    TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
-    TWITTER_API_URL: sandbox.url,
+    ...xKeys(protocol, sandbox.url),
     RETURN_TO_URLS: RETURN_TO,
     ...shared,
   };
@@ -58,7 +66,7 @@ async function signInAcross(start: string, finish: string, userIndex: number) {
   if (login.status !== 302 || !login.location) throw new Error(`/login answered ${login.status}: ${login.body}`);
   const form = readConsentForm((await browser.get(login.location)).body);
   const decision = await browser.postForm(new URL(form.action ?? '', login.location).href, {
-    oauth_token: form.token,
+    ...form.hidden,
     user_id: users[userIndex]?.id_str as string,
     action: 'approve',
   });
@@ -69,11 +77,13 @@ async function signInAcross(start: string, finish: string, userIndex: number) {
   return { done, token: fragmentOf(done.location).get('access_token'), callbackUrl: onReplica, browser };
 }
 
-t.test('two replicas: one migration run, one key, a flow started on one finishes on the other', async (t) => {
+for (const protocol of PROTOCOLS) t.test(`${protocol}: two replicas: one migration run, one key, a flow started on one finishes on the other`, (t) => twoReplicas(t, protocol));
+
+async function twoReplicas(t: Test, protocol: UpstreamProtocol) {
   const databaseUrl = await createTestSchema(t);
   const shared = sharedSecrets();
   const ports = [await freePort(), await freePort()];
-  const replicas = ports.map((port) => spawnRoost(t, { ...replicaEnv(databaseUrl, shared), PORT: String(port) }));
+  const replicas = ports.map((port) => spawnRoost(t, { ...replicaEnv(protocol, databaseUrl, shared), PORT: String(port) }));
   const [a, b] = ports.map((port) => `http://127.0.0.1:${port}`) as [string, string];
   // Started together on a schema that has no tables yet.
   await Promise.all(replicas.map((replica) => replica.ready()));
@@ -103,6 +113,8 @@ t.test('two replicas: one migration run, one key, a flow started on one finishes
   t.notOk(direct.headers.get('set-cookie'), 'without starting a flow there');
 
   const first = await signInAcross(a, b, 0);
+  // What X sent back names the flow the way the protocol does: by request token, or by the state roost sent.
+  t.same([...new URL(first.callbackUrl).searchParams.keys()], protocol === 'oauth1' ? ['oauth_token', 'oauth_verifier'] : ['code', 'state']);
   t.equal(first.done.status, 302);
   t.match(first.done.location, `${RETURN_TO}#access_token=`);
   const me = await fetch(`${a}/me`, { headers: { authorization: `Bearer ${first.token}` } });
@@ -120,14 +132,19 @@ t.test('two replicas: one migration run, one key, a flow started on one finishes
   const meOnB = await fetch(`${b}/me`, { headers: { authorization: `Bearer ${second.token}` } });
   t.equal(meOnB.status, 200, 'a token issued by A is accepted by B');
   t.match(await meOnB.json(), { twitter_id: users[1]?.id_str });
+  const stored = await query<{ twitter_protocol: string; has_secret: boolean }>(
+    databaseUrl,
+    'select twitter_protocol, twitter_token_secret_sealed is not null as has_secret from users order by twitter_id',
+  );
+  t.same(stored, [0, 1].map(() => ({ twitter_protocol: protocol, has_secret: protocol === 'oauth1' })), 'each user stored once, with the credentials of the protocol');
 
   for (const replica of replicas) replica.child.kill('SIGTERM');
   t.same(await Promise.all(replicas.map((replica) => replica.exited)), [0, 0]);
-});
+}
 
 t.test('MIGRATE_ON_START=false: refuses an unmigrated database, starts after npm run migrate', async (t) => {
   const databaseUrl = await createTestSchema(t);
-  const env = { ...replicaEnv(databaseUrl, sharedSecrets()), MIGRATE_ON_START: 'false' };
+  const env = { ...replicaEnv('oauth1', databaseUrl, sharedSecrets()), MIGRATE_ON_START: 'false' };
 
   const refused = spawnRoost(t, { ...env, PORT: String(await freePort()) });
   t.equal(await refused.exited, 1);
