@@ -5,6 +5,7 @@ import * as sessions from './0003_sessions.js';
 import * as sessionPurge from './0004_session_purge.js';
 import * as refreshChain from './0005_refresh_chain.js';
 import * as upstreamProtocol from './0006_upstream_protocol.js';
+import * as auditAndWebhooks from './0007_audit_and_webhooks.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_session_purge': sessionPurge,
   '0005_refresh_chain': refreshChain,
   '0006_upstream_protocol': upstreamProtocol,
+  '0007_audit_and_webhooks': auditAndWebhooks,
 };
