@@ -6,6 +6,7 @@ import * as sessionPurge from './0004_session_purge.js';
 import * as refreshChain from './0005_refresh_chain.js';
 import * as upstreamProtocol from './0006_upstream_protocol.js';
 import * as auditAndWebhooks from './0007_audit_and_webhooks.js';
+import * as bansAndHookClaims from './0008_bans_and_hook_claims.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_refresh_chain': refreshChain,
   '0006_upstream_protocol': upstreamProtocol,
   '0007_audit_and_webhooks': auditAndWebhooks,
+  '0008_bans_and_hook_claims': bansAndHookClaims,
 };

@@ -29,6 +29,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { pathOf } from './ops/logger.js';
 import { recordHttp } from './ops/metrics.js';
 import { sandboxProvider } from './sandbox/provider.js';
+import { adminRoutes } from './http/routes/admin.js';
 import { createDefaultSandboxUsers } from './sandbox/users.js';
 import { isAllowedRedirect } from './sign-in/redirect-guard.js';
 
@@ -184,6 +185,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     await api.register(accountRoutes, options);
   });
   await app.register(metricsRoutes, options);
+  // Off (nothing registered, so 404) without ADMIN_API_KEYS.
+  await app.register(adminRoutes, options);
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
     await app.register(sandboxProvider, {

@@ -7,6 +7,7 @@ import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from
 import { parseRedirectUri, type RedirectUri } from './sign-in/redirect-uris.js';
 import { parseRedisUrl } from './store/redis-url.js';
 import type { EmailMode, UpstreamProtocol } from './twitter/upstream.js';
+import { parseWebhookSecret } from './webhooks/standard-webhooks.js';
 
 export const SANDBOX_CONSUMER_KEY = 'roost-sandbox-consumer-key';
 export const SANDBOX_CONSUMER_SECRET = 'roost-sandbox-consumer-secret';
@@ -100,6 +101,19 @@ export interface Config {
   readonly tokenRateLimitWindow: number;
   /** Which proxies' X-Forwarded-For to believe: none (false), the nearest n hops, or these addresses and ranges. */
   readonly trustProxy: false | number | readonly string[];
+  /** The admin API (/admin/): off (404) without keys. */
+  readonly admin: {
+    /** ADMIN_API_KEYS: each at least 32 characters, presented as a bearer token. */
+    readonly keys: readonly string[];
+    readonly rateLimit: number;
+    readonly rateLimitWindow: number;
+  };
+  /** Seconds an audit event is kept. */
+  readonly auditRetention: number;
+  /** Signed webhooks for the audit events; undefined without WEBHOOK_URL. */
+  readonly webhook: { readonly url: string; readonly key: Buffer; readonly maxAge: number } | undefined;
+  /** The sign-in hook; undefined without SIGN_IN_HOOK_URL. */
+  readonly signInHook: { readonly url: string; readonly key: Buffer; readonly timeoutMs: number; readonly failOpen: boolean } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +130,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** What the operator's commands read: each checks only the variables it uses. */
 export type DatabaseCommandConfig = Pick<Config, 'databaseUrl' | 'databaseTimeoutMs' | 'dataDir'>;
 export type KeysCommandConfig = DatabaseCommandConfig &
-  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl'>;
+  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl'> & {
+    /** WEBHOOK_URL is set: the audit events of a key change go to the webhook's outbox too. */
+    readonly webhooks: boolean;
+  };
 export type SessionsCommandConfig = DatabaseCommandConfig & Pick<Config, 'sessionTtl' | 'sessionIdleTtl' | 'sessionRetention'>;
 
 /** Reads variables from env, collecting every problem instead of stopping at the first. */
@@ -429,7 +446,7 @@ export function loadKeysCommandConfig(env: Env): KeysCommandConfig {
       'ENCRYPTION_KEY is required when DATABASE_URL is set: the keys this command writes must open on every replica, so give it the ENCRYPTION_KEY they run with',
     );
   }
-  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader) });
+  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader), webhooks: reader.read('WEBHOOK_URL') !== undefined });
 }
 
 /** npm run sessions: the database and the session times. */
@@ -502,8 +519,10 @@ export function loadConfig(env: Env): Config {
   }
 
   const signingKeys = readSigningKeys(reader);
+  const operatorTools = readOperatorTools(reader);
 
   return reader.finish<Config>({
+    ...operatorTools,
     ...database,
     ...encryption,
     ...sessionTimes,
@@ -544,6 +563,54 @@ export function loadConfig(env: Env): Config {
     tokenRateLimitWindow: integer('TOKEN_RATE_LIMIT_WINDOW', 60, 1, 86400),
     trustProxy,
   });
+}
+
+/**
+ * The operator's tools: the admin API's keys, the audit log's retention,
+ * the signed webhooks and the sign-in hook. Secrets are checked for their
+ * form here and never repeated in a message.
+ */
+function readOperatorTools(env: EnvReader): Pick<Config, 'admin' | 'auditRetention' | 'webhook' | 'signInHook'> {
+  const { problems, read, integer, boolean, httpUrl } = env;
+  const keys = (read('ADMIN_API_KEYS') ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+  keys.forEach((key, index) => {
+    if (!/^[\x21-\x7e]{32,}$/.test(key)) {
+      problems.push(`ADMIN_API_KEYS: key ${index + 1} must be at least 32 visible ASCII characters with no spaces or commas (make one with: openssl rand -hex 32)`);
+    }
+  });
+  const secret = (name: string) => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    const parsed = parseWebhookSecret(raw);
+    if (!parsed.ok) problems.push(`${name} ${parsed.problem}`);
+    return parsed.ok ? parsed.key : undefined;
+  };
+  const endpoint = (name: string) => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    const url = httpUrl(name, raw);
+    if (url && env.production && url.protocol !== 'https:') problems.push(`${name} must be https:// with NODE_ENV=production: what roost sends there is signed, not secret`);
+    return url?.href;
+  };
+  const webhookUrl = endpoint('WEBHOOK_URL');
+  const webhookKey = secret('WEBHOOK_SECRET');
+  if (read('WEBHOOK_URL') !== undefined && read('WEBHOOK_SECRET') === undefined) {
+    problems.push('WEBHOOK_SECRET is required with WEBHOOK_URL, so receivers can check where events come from (make one with: echo "whsec_$(openssl rand -base64 32)")');
+  }
+  const hookUrl = endpoint('SIGN_IN_HOOK_URL');
+  const hookKey = secret('SIGN_IN_HOOK_SECRET') ?? webhookKey;
+  if (read('SIGN_IN_HOOK_URL') !== undefined && read('SIGN_IN_HOOK_SECRET') === undefined && read('WEBHOOK_SECRET') === undefined) {
+    problems.push('SIGN_IN_HOOK_SECRET (or WEBHOOK_SECRET) is required with SIGN_IN_HOOK_URL: roost signs each call to the hook with it');
+  }
+  const webhookMaxAge = integer('WEBHOOK_MAX_AGE', 86400, 60, 30 * 86400);
+  const hookTimeoutMs = integer('SIGN_IN_HOOK_TIMEOUT_MS', 2000, 100, 30000);
+  const failOpen = boolean('SIGN_IN_HOOK_FAIL_OPEN', false);
+  return {
+    admin: { keys, rateLimit: integer('ADMIN_RATE_LIMIT', 60, 0, 1_000_000), rateLimitWindow: integer('ADMIN_RATE_LIMIT_WINDOW', 60, 1, 86400) },
+    auditRetention: integer('AUDIT_RETENTION', 90 * 86400, 3600, 10 * 365 * 86400),
+    webhook: webhookUrl !== undefined && webhookKey !== undefined ? { url: webhookUrl, key: webhookKey, maxAge: webhookMaxAge } : undefined,
+    signInHook: hookUrl !== undefined && hookKey !== undefined ? { url: hookUrl, key: hookKey, timeoutMs: hookTimeoutMs, failOpen } : undefined,
+  };
 }
 
 /**

@@ -19,6 +19,11 @@ import { createMetrics, timeTwitterCalls, type Metrics } from './ops/metrics.js'
 import { createOAuth1Upstream } from './twitter/oauth1-upstream.js';
 import { createOAuth2Upstream } from './twitter/oauth2-client.js';
 import type { Upstream } from './twitter/upstream.js';
+import { createAuditWriter, type AuditWriter } from './audit/writer.js';
+import { startAuditPurge, type AuditPurge } from './audit/purge.js';
+import { deleteExpiredAuditRows } from './audit/queries.js';
+import { startDeliveryWorker, type DeliveryWorker } from './webhooks/delivery-worker.js';
+import { createSignInHook, type SignInHook } from './webhooks/sign-in-hook.js';
 
 export interface Deps {
   readonly db: Db;
@@ -42,6 +47,14 @@ export interface Deps {
   /** The periodic purge of ended sessions (SESSION_RETENTION), stopped by close(). */
   readonly sessionPurge: SessionPurge;
   readonly metrics: Metrics;
+  /** Writes audit events (and their webhook deliveries); never fails the request it describes. */
+  readonly audit: AuditWriter;
+  /** The periodic purge of audit events older than AUDIT_RETENTION. */
+  readonly auditPurge: AuditPurge;
+  /** Delivers the webhook outbox when WEBHOOK_URL is set. */
+  readonly webhooks: DeliveryWorker | undefined;
+  /** Asks SIGN_IN_HOOK_URL before a sign-in issues anything, when it is set. */
+  readonly signInHook: SignInHook | undefined;
   close(): Promise<void>;
 }
 
@@ -128,6 +141,17 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     );
     if (resealedSecrets.length > 0) logger.info({ secrets: resealedSecrets }, 'stored secrets re-sealed with the current ENCRYPTION_KEY');
     const refreshChain = await loadRefreshChain(db, encryptionKeys);
+    let webhooks: DeliveryWorker | undefined;
+    const audit = createAuditWriter({
+      now,
+      webhooks: config.webhook !== undefined,
+      onWriteFailed: (error, type) => {
+        metrics.auditWriteFailures.inc({ type });
+        logger.error({ err: error, type }, 'an audit event could not be stored');
+      },
+      onDetailRefused: (type, refused) => logger.error({ type, refused }, 'audit detail left out'),
+      onDeliveryQueued: () => webhooks?.wake(),
+    });
     const keys = await createKeyRing({
       db,
       encryptionKey: encryptionKeys,
@@ -136,6 +160,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       refreshIntervalMs: config.keyRefreshInterval * 1000,
       now,
       logger,
+      onRotated: (kid) => void audit.record(db, { type: 'signing_key.rotated', outcome: 'success', detail: { kid, by: 'automatic rotation' } }),
     });
     closers.push(async () => keys.close());
     const sessionPurge = startSessionPurge({
@@ -150,6 +175,33 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     // Closed before the database (closers run in reverse): a run in progress ends first.
     closers.push(() => sessionPurge.close());
     const upstream = createUpstream(config, logger, metrics);
+
+    const auditPurge = startAuditPurge({
+      deleteBatch: (cutoff, limit) => deleteExpiredAuditRows(db, cutoff, limit),
+      now,
+      retentionSeconds: config.auditRetention,
+      intervalMs: config.sessionPurgeInterval * 1000,
+      logger,
+    });
+    closers.push(() => auditPurge.close());
+    if (config.webhook !== undefined) {
+      const worker = startDeliveryWorker({
+        db,
+        url: config.webhook.url,
+        key: config.webhook.key,
+        now,
+        maxAgeMs: config.webhook.maxAge * 1000,
+        logger,
+        onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+        onDatabaseError: () => metrics.postgresErrors.inc({ kind: 'query' }),
+      });
+      webhooks = worker;
+      metrics.webhookAge.read = () => worker.oldestPendingAgeSeconds();
+      // Closed before the database (closers run in reverse): deliveries in flight end first.
+      closers.push(() => worker.close());
+    }
+    const signInHook = config.signInHook && createSignInHook({ url: config.signInHook.url, key: config.signInHook.key, timeoutMs: config.signInHook.timeoutMs, now });
+    if (signInHook) closers.push(async () => signInHook.close());
     return {
       db,
       store,
@@ -165,6 +217,10 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       sessionCheck: createSessionCheck(db, now, config.sessionIdleTtl),
       sessionPurge,
       metrics,
+      audit,
+      auditPurge,
+      webhooks,
+      signInHook,
       close,
     };
   } catch (error) {

@@ -33,6 +33,8 @@ export const ERRORS = {
   database_unavailable: { status: 503, title: 'The database is unavailable' },
   // This replica may not sign: its current key is unopenable, or gone from the database.
   signing_key_unavailable: { status: 503, title: 'This replica cannot sign tokens' },
+  // SIGN_IN_HOOK_URL erred, timed out or answered garbage, and SIGN_IN_HOOK_FAIL_OPEN is off.
+  sign_in_hook_failed: { status: 503, title: 'The sign-in hook did not answer usably' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -62,6 +62,10 @@ async function main(): Promise<void> {
   // at start rather than at the first user's failed sign-in. One
   // unauthenticated request, in the background; the sandbox shares our clock.
   if (!config.sandbox) void deps.upstream.checkClock();
+  // The operator's tools are silent when off (the admin API answers 404): say which are on.
+  if (config.admin.keys.length > 0) logger.info({ keys: config.admin.keys.length }, 'admin API on at /admin/');
+  if (config.webhook) logger.info({ origin: new URL(config.webhook.url).origin }, 'webhooks on: audit events are delivered, signed');
+  if (config.signInHook) logger.info({ origin: new URL(config.signInHook.url).origin, failOpen: config.signInHook.failOpen }, 'sign-in hook on');
 }
 
 main().catch((error: unknown) => {

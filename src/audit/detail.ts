@@ -43,9 +43,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A signing key's id is an RFC 7638 thumbprint, opaque but public (it is in the JWKS). */
 const PUBLIC_OPAQUE_KEY = /(^|_)kid$/;
 
+/** Key names holding a secret word that name something public: an admin API key's id (a prefix of its SHA-256). */
+const PUBLIC_KEY_NAMES = new Set(['key_id']);
+
 function refusalOf(key: string, value: unknown): DetailRefusal | undefined {
   if (!KEY.test(key)) return 'bad_key';
-  if (key.split('_').some((word) => SECRET_WORDS.has(word))) return 'secret_key';
+  if (!PUBLIC_KEY_NAMES.has(key) && key.split('_').some((word) => SECRET_WORDS.has(word))) return 'secret_key';
   if (value === null || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'not_scalar';
   if (typeof value !== 'string') return 'not_scalar';

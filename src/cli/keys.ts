@@ -8,6 +8,7 @@ import { createDatabase } from '../store/db.js';
 import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from '../keys/key-commands.js';
 import { keyPolicy } from '../keys/key-lifecycle.js';
 import { loadOrCreateLocalSecrets } from '../keys/local-secrets.js';
+import { createAuditWriter } from '../audit/writer.js';
 
 const command = parseKeysCommand(process.argv.slice(2));
 if ('error' in command) {
@@ -33,6 +34,14 @@ try {
         policy: keyPolicy(config),
         alg: config.jwtAlg,
         now: Date.now,
+        // Into the audit log, and to the webhook's outbox when WEBHOOK_URL is set (the server delivers it).
+        onKeyEvent: (event) =>
+          createAuditWriter({
+            now: Date.now,
+            webhooks: config.webhooks,
+            onWriteFailed: (error) => process.stderr.write(`roost keys: the audit event could not be stored: ${error instanceof Error ? error.message : String(error)}\n`),
+            onDetailRefused: () => undefined,
+          }).record(db, { type: event.type, outcome: 'success', detail: { kid: event.kid, alg: event.alg ?? null, by: 'keys command' } }),
       },
       command,
     );

@@ -32,9 +32,15 @@ export interface AccessClaims extends JWTPayload {
   email_verified?: true;
 }
 
-export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string, sid?: string): AccessClaims {
+/**
+ * `extra`: the claims the sign-in hook added to the session. They come first,
+ * so no registered or roost claim can be replaced by one (the hook's answer
+ * is refused before that, too).
+ */
+export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: number, jti: string, sid?: string, extra?: Readonly<Record<string, unknown>> | null): AccessClaims {
   const iat = Math.floor(nowMs / 1000);
   return {
+    ...extra,
     iss: settings.issuer,
     sub: user.id,
     ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
@@ -55,8 +61,15 @@ export function signAccessToken(claims: AccessClaims, key: SigningKey): Promise<
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
 }
 
-export async function issueAccessToken(user: User, settings: TokenSettings, key: SigningKey, nowMs: number, sid?: string): Promise<string> {
-  return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID(), sid), key);
+export async function issueAccessToken(
+  user: User,
+  settings: TokenSettings,
+  key: SigningKey,
+  nowMs: number,
+  sid?: string,
+  extra?: Readonly<Record<string, unknown>> | null,
+): Promise<string> {
+  return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID(), sid, extra), key);
 }
 
 export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;

@@ -57,6 +57,15 @@ export interface KeysContext {
   /** JWT_ALG: the algorithm of new keys unless rotate --alg says otherwise. */
   readonly alg: SigningAlg;
   readonly now: () => number;
+  /** Told of each change to the keys, for the audit log; never fails the command. */
+  readonly onKeyEvent?: (event: KeyEvent) => Promise<unknown>;
+}
+
+/** A change to the keys an operator made: a key that signs now, or one taken out. */
+export interface KeyEvent {
+  readonly type: 'signing_key.rotated' | 'signing_key.revoked';
+  readonly kid: string;
+  readonly alg?: string;
 }
 
 export interface CommandResult {
@@ -134,6 +143,7 @@ async function rotateKeys(context: KeysContext, requested: SigningAlg | undefine
   if (!current) {
     const key = await generateSigningKey(alg, context.encryptionKey);
     if (!(await insertKey(context.db, key, 'current', new Date(now)))) return conflict();
+    await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: key.kid, alg });
     return { exitCode: 0, output: `no key was signing: ${key.kid} (${alg}) signs now\n` };
   }
   if (next) {
@@ -143,6 +153,7 @@ async function rotateKeys(context: KeysContext, requested: SigningAlg | undefine
     }
     // Every cache holds the next key by now, so it may sign at once.
     if (!(await promoteKey(context.db, next.kid, current.kid, new Date(now)))) return conflict();
+    await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: next.kid, alg: next.alg });
     const until = leavesJwksAt({ retiredAt: new Date(now), publishedAt: current.published_at }, context.policy);
     return { exitCode: 0, output: `${next.kid} (${next.alg}) signs now; ${current.kid} stays in the JWKS until ${iso(until)}\n` };
   }
@@ -171,6 +182,8 @@ async function revoke(context: KeysContext, kid: string): Promise<CommandResult>
   const result = await revokeKey(context.db, kid, new Date(context.now()), () => generateSigningKey(context.alg, context.encryptionKey));
   if (result.outcome === 'unknown') return { exitCode: 1, output: `no key has kid ${kid}; run "list"\n` };
   if (result.outcome === 'already-revoked') return { exitCode: 0, output: `${kid} was already revoked\n` };
+  await context.onKeyEvent?.({ type: 'signing_key.revoked', kid, ...(target ? { alg: target.alg } : {}) });
+  if (result.replacement) await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: result.replacement.kid, alg: context.alg });
   const lines = [`revoked ${kid} (was ${result.was}): it left the JWKS, and every replica refuses its tokens within KEY_REFRESH_INTERVAL`];
   if (result.replacement?.from === 'next') lines.push(`${result.replacement.kid}, the published next key, signs now`);
   if (result.replacement?.from === 'new') {

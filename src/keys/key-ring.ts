@@ -40,6 +40,8 @@ export interface KeyRingOptions {
   readonly refreshIntervalMs: number;
   readonly now: () => number;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Told when this replica's automatic rotation made the next key sign (the audit log). */
+  readonly onRotated?: (kid: string) => void;
 }
 
 /** Why this replica may not sign. */
@@ -82,7 +84,10 @@ export async function createKeyRing(options: KeyRingOptions): Promise<KeyRing> {
         return;
       }
       case 'promote':
-        if (await promoteKey(db, step.next, step.current, now)) logger.info({ kid: step.next, previous: step.current }, 'signing key rotated');
+        if (await promoteKey(db, step.next, step.current, now)) {
+          logger.info({ kid: step.next, previous: step.current }, 'signing key rotated');
+          options.onRotated?.(step.next);
+        }
         return;
       case 'expire':
         if (await expireKey(db, step.kid, now)) logger.info({ kid: step.kid }, 'previous signing key left the JWKS');

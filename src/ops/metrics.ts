@@ -2,7 +2,7 @@
 // instances in one process never mix their counts. Labels take values from
 // small fixed sets only (route patterns, error codes, endpoint names), never
 // from request data, so the number of series stays bounded.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppError } from '../errors.js';
 import type { TimedCall } from '../twitter/upstream.js';
 
@@ -29,9 +29,20 @@ export interface Metrics {
   /** Purges of ended sessions, by outcome (ok, failed); sessionsPurged: the sessions they deleted. */
   readonly sessionPurges: Counter<'outcome'>;
   readonly sessionsPurged: Counter;
+  /** Audit events that could not be stored (the request they describe went on). */
+  readonly auditWriteFailures: Counter<'type'>;
+  /** Each webhook attempt's outcome: delivered, retried, failed (given up). */
+  readonly webhookDeliveries: Counter<'outcome'>;
+  /** Seconds since the event of the oldest delivery still pending, read at each scrape from `webhookAge.read`. */
+  readonly webhookOldestPending: Gauge;
+  /** Where the gauge above reads its value: set when a webhook is configured; 0 otherwise. */
+  readonly webhookAge: { read: () => Promise<number> };
+  /** Sign-ins the sign-in hook refused, or that it failed for (outcome: refused, failed_closed, failed_open). */
+  readonly signInHook: Counter<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
+  const webhookAge = { read: async () => 0 };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -84,6 +95,18 @@ export function createMetrics(): Metrics {
     postgresErrors: new Counter({ name: 'roost_postgres_errors_total', help: 'Postgres errors, by kind (query, connection)', labelNames: ['kind'], registers }),
     sessionPurges: new Counter({ name: 'roost_session_purges_total', help: 'Purges of ended sessions, by outcome (ok, failed)', labelNames: ['outcome'], registers }),
     sessionsPurged: new Counter({ name: 'roost_sessions_purged_total', help: 'Ended sessions deleted by the purge', registers }),
+    auditWriteFailures: new Counter({ name: 'roost_audit_write_failures_total', help: 'Audit events that could not be stored, by type', labelNames: ['type'], registers }),
+    webhookDeliveries: new Counter({ name: 'roost_webhook_deliveries_total', help: 'Webhook attempts, by outcome (delivered, retried, failed)', labelNames: ['outcome'], registers }),
+    webhookOldestPending: new Gauge({
+      name: 'roost_webhook_oldest_pending_seconds',
+      help: 'Age of the oldest webhook delivery still pending, 0 when none',
+      registers,
+      async collect() {
+        this.set(await webhookAge.read().catch(() => 0));
+      },
+    }),
+    webhookAge,
+    signInHook: new Counter({ name: 'roost_sign_in_hook_total', help: 'Sign-in hook calls, by outcome (allowed, refused, failed_closed, failed_open)', labelNames: ['outcome'], registers }),
   };
 }
 

@@ -11,8 +11,9 @@ import { verifierMatches } from '../sign-in/pkce.js';
 import { hashRefreshToken, isWellFormedRefreshToken, legacyNextRefreshToken, newRefreshToken, nextRefreshToken, refreshFamily } from './refresh-tokens.js';
 import type { RefreshChain } from './refresh-chain.js';
 import type { SessionCheck } from './session-check.js';
-import { decideRefresh } from './policy.js';
-import { findSessionByRefreshFamily, findSessionByRefreshHash, insertSession, revokeSession, rotateRefreshHash, touchSession } from './queries.js';
+import { decideRefresh, rotationBounds } from './policy.js';
+import { findSessionByRefreshFamily, findSessionByRefreshHash, insertSession, revokeSession, touchSession } from './queries.js';
+import { rotateRefreshToken } from './rotation.js';
 import { issueAccessToken } from '../keys/access-tokens.js';
 import { findUser, type User } from '../users/profiles.js';
 
@@ -25,7 +26,8 @@ export interface GrantDeps {
   readonly sessionCheck: SessionCheck;
   readonly now: () => number;
   /** Told when a session ends because an old refresh token or a used code came back. */
-  readonly onReuse?: (sessionId: string, reuse: Reuse) => void;
+  /** Awaited: what it records is in place before the refusal is answered. */
+  readonly onReuse?: (sessionId: string, reuse: Reuse) => void | Promise<void>;
   /**
    * Told when a refresh is answered again with the token its first use got
    * (the grace window): which chain key derived it, and whether this refresh
@@ -58,10 +60,16 @@ export interface TokenResponse {
   readonly refresh_token: string;
 }
 
-/** Opens a session for a user who just signed in, and issues its first tokens. */
-export async function openSession(deps: GrantDeps, user: User, client: ClientInfo): Promise<{ sessionId: string; response: TokenResponse }> {
+/** Opens a session for a user who just signed in, and issues its first tokens; `claims` (the sign-in hook's) go into every token of it. */
+export async function openSession(
+  deps: GrantDeps,
+  user: User,
+  client: ClientInfo,
+  claims?: Readonly<Record<string, unknown>>,
+): Promise<{ sessionId: string; response: TokenResponse }> {
   const refreshToken = newRefreshToken();
   const session = await insertSession(deps.db, {
+    claims,
     userId: user.id,
     refreshHash: hashRefreshToken(refreshToken),
     refreshFamily: refreshFamily(refreshToken),
@@ -69,8 +77,8 @@ export async function openSession(deps: GrantDeps, user: User, client: ClientInf
     ttlSeconds: deps.config.sessionTtl,
     ...client,
   });
-  if (!session) throw invalidGrant('The user of this sign-in no longer exists');
-  return { sessionId: session.id, response: await tokenResponse(deps, user, session.id, refreshToken) };
+  if (!session) throw invalidGrant('The user of this sign-in no longer exists or is suspended');
+  return { sessionId: session.id, response: await tokenResponse(deps, user, session.id, refreshToken, claims) };
 }
 
 export interface CodeRedemption {
@@ -98,7 +106,7 @@ export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedem
   if (!verifierMatches(request.codeVerifier, grant.challenge)) throw invalidGrant('code_verifier does not match the code_challenge');
   const user = await findUser(deps.db, grant.userId);
   if (!user) throw invalidGrant('The user of this sign-in no longer exists');
-  const tokens = await openSession(deps, user, client);
+  const tokens = await openSession(deps, user, client, grant.claims);
   if (!(await recordRedemption(deps.store, request.code, tokens.sessionId))) {
     await endSession(deps, tokens.sessionId, 'code_replay', 'code_during_redemption');
     throw invalidGrant('The code was used again while it was being redeemed; the session it opened has been ended');
@@ -110,13 +118,45 @@ export async function refreshGrant(deps: GrantDeps, presented: string): Promise<
   if (!isWellFormedRefreshToken(presented)) throw invalidGrant('The refresh token is malformed');
   const presentedHash = hashRefreshToken(presented);
   const next = nextRefreshToken(deps.refreshChain.key, presented);
-  const nextHash = hashRefreshToken(next);
+  const rotation = { presentedHash, nextHash: hashRefreshToken(next), family: refreshFamily(presented) };
+  // The common case, the live token of a live session, in one statement.
+  const nowMs = deps.now();
+  const first = await rotateRefreshToken(deps.db, { ...rotation, nowMs, bounds: rotationBounds(nowMs, deps.config.sessionIdleTtl) });
+  if (first.kind === 'rotated') return tokenResponse(deps, rotatedUser(first.user), first.sessionId, next, first.claims);
+  if (first.kind === 'kept') {
+    const { session } = first;
+    const decision = decideRefresh(
+      { revokedAt: session.revoked_at, expiresAt: session.expires_at, lastUsedAt: session.last_used_at, spentAt: null, childIsLive: false },
+      nowMs,
+      { idleSeconds: deps.config.sessionIdleTtl, graceSeconds: deps.config.refreshReuseGrace },
+    );
+    if (decision === 'revoked' || decision === 'expired' || decision === 'idle') throw refusal(decision);
+    // The token was live and may rotate ('rotate': a live token is never repeated nor reused), yet did
+    // not: a concurrent refresh rotated it first.
+    return refreshByLookup(deps, presented, next, rotation, 1);
+  }
+  return refreshByLookup(deps, presented, next, rotation, 0);
+}
+
+/**
+ * Every other case: the token was spent (a repeat within the grace window,
+ * or reuse), is a forgotten one of a session, or is unknown; or it was live
+ * and a concurrent refresh rotated it between the statement's read and its
+ * write (`attempt` 1 then, so that it is reported as concurrent).
+ */
+async function refreshByLookup(
+  deps: GrantDeps,
+  presented: string,
+  next: string,
+  rotation: { presentedHash: string; nextHash: string; family: string },
+  firstAttempt: number,
+): Promise<TokenResponse> {
   // A second pass only when a concurrent refresh rotated the same token between our read and our write.
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    const found = (await findSessionByRefreshHash(deps.db, presentedHash)) ?? (await findSessionByRefreshFamily(deps.db, refreshFamily(presented)));
+  for (let attempt = firstAttempt; attempt < 2; attempt += 1) {
+    const found = (await findSessionByRefreshHash(deps.db, rotation.presentedHash)) ?? (await findSessionByRefreshFamily(deps.db, rotation.family));
     if (!found) throw invalidGrant('The refresh token is unknown');
     const { row } = found;
-    const child = found.spentAt instanceof Date ? liveChild(deps.refreshChain, presented, row.refresh_hash, { token: next, hash: nextHash }) : undefined;
+    const child = found.spentAt instanceof Date ? liveChild(deps.refreshChain, presented, row.refresh_hash, { token: next, hash: rotation.nextHash }) : undefined;
     const nowMs = deps.now();
     const decision = decideRefresh(
       { revokedAt: row.revoked_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, spentAt: found.spentAt, childIsLive: child !== undefined },
@@ -125,11 +165,9 @@ export async function refreshGrant(deps: GrantDeps, presented: string): Promise<
     );
     switch (decision) {
       case 'revoked':
-        throw invalidGrant('The session of this refresh token has ended');
       case 'expired':
-        throw invalidGrant('The session has reached its maximum lifetime; sign in again');
       case 'idle':
-        throw invalidGrant('The session was idle for too long; sign in again');
+        throw refusal(decision);
       case 'reuse':
         // RFC 9700 §4.14.2: an old token again means two parties hold it; end the session for both.
         await endSession(deps, row.id, 'refresh_token_reuse', 'refresh_token');
@@ -139,15 +177,32 @@ export async function refreshGrant(deps: GrantDeps, presented: string): Promise<
         const { token, derivation } = child as NonNullable<typeof child>;
         await touchSession(deps.db, row.id, nowMs);
         deps.onRepeat?.(row.id, derivation, attempt > 0);
-        return tokenResponse(deps, await userOf(deps, row.user_id), row.id, token);
+        return tokenResponse(deps, await userOf(deps, row.user_id), row.id, token, row.claims);
       }
-      case 'rotate':
-        if (await rotateRefreshHash(deps.db, { sessionId: row.id, presentedHash, nextHash, family: refreshFamily(presented), nowMs })) {
-          return tokenResponse(deps, await userOf(deps, row.user_id), row.id, next);
-        }
+      case 'rotate': {
+        const rotated = await rotateRefreshToken(deps.db, { ...rotation, nowMs, bounds: rotationBounds(nowMs, deps.config.sessionIdleTtl) });
+        if (rotated.kind === 'rotated') return tokenResponse(deps, rotatedUser(rotated.user), rotated.sessionId, next, rotated.claims);
+      }
     }
   }
   throw invalidGrant('The refresh token could not be used; try again');
+}
+
+/** Why a session refuses a refresh, worded for the client. */
+function refusal(decision: 'revoked' | 'expired' | 'idle'): AppError {
+  switch (decision) {
+    case 'revoked':
+      return invalidGrant('The session of this refresh token has ended');
+    case 'expired':
+      return invalidGrant('The session has reached its maximum lifetime; sign in again');
+    case 'idle':
+      return invalidGrant('The session was idle for too long; sign in again');
+  }
+}
+
+function rotatedUser(user: User | undefined): User {
+  if (!user) throw invalidGrant('The user of this session no longer exists');
+  return user;
 }
 
 /**
@@ -168,7 +223,7 @@ function liveChild(chain: RefreshChain, parent: string, liveHash: string, next: 
 async function endSession(deps: GrantDeps, sessionId: string, reason: string, reuse: Reuse): Promise<void> {
   await revokeSession(deps.db, sessionId, reason, deps.now());
   deps.sessionCheck.forget(sessionId);
-  deps.onReuse?.(sessionId, reuse);
+  await deps.onReuse?.(sessionId, reuse);
 }
 
 async function userOf(deps: GrantDeps, userId: string): Promise<User> {
@@ -177,9 +232,15 @@ async function userOf(deps: GrantDeps, userId: string): Promise<User> {
   return user;
 }
 
-async function tokenResponse(deps: GrantDeps, user: User, sessionId: string, refreshToken: string): Promise<TokenResponse> {
+async function tokenResponse(
+  deps: GrantDeps,
+  user: User,
+  sessionId: string,
+  refreshToken: string,
+  claims?: Readonly<Record<string, unknown>> | null,
+): Promise<TokenResponse> {
   const settings = { issuer: deps.config.publicUrl, audience: deps.config.jwtAudience, ttlSeconds: deps.config.accessTokenTtl };
-  const accessToken = await issueAccessToken(user, settings, deps.signingKey(), deps.now(), sessionId);
+  const accessToken = await issueAccessToken(user, settings, deps.signingKey(), deps.now(), sessionId, claims);
   return { access_token: accessToken, token_type: 'Bearer', expires_in: settings.ttlSeconds, refresh_token: refreshToken };
 }
 

@@ -84,3 +84,18 @@ export function purgeCutoffs(nowMs: number, times: RetentionTimes): PurgeCutoffs
   const endedBy = nowMs - times.retentionSeconds * 1000;
   return { revokedBy: new Date(endedBy), expiresBy: new Date(endedBy), lastUsedBy: new Date(endedBy - times.idleSeconds * 1000) };
 }
+
+/**
+ * decideRefresh's 'rotate' for the live token as one bound per column, for
+ * the statement that rotates it only when it may: a session is rotatable
+ * when it is not revoked, its expiry is after `expiresAfter` and its last use
+ * after `lastUsedAfter`, exactly when decideRefresh answers 'rotate'.
+ */
+export interface RotationBounds {
+  readonly expiresAfter: Date;
+  readonly lastUsedAfter: Date;
+}
+
+export function rotationBounds(nowMs: number, idleSeconds: number): RotationBounds {
+  return { expiresAfter: new Date(nowMs), lastUsedAfter: new Date(nowMs - idleSeconds * 1000) };
+}

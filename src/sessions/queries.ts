@@ -16,6 +16,8 @@ export interface SessionRow {
   readonly revoked_at: Date | null;
   readonly user_agent: string | null;
   readonly ip: string | null;
+  /** What the sign-in hook added, carried by every token of the session. */
+  readonly claims?: Readonly<Record<string, unknown>> | null;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface NewSession {
   readonly ttlSeconds: number;
   readonly userAgent: string | null;
   readonly ip: string | null;
+  /** What the sign-in hook added (SIGN_IN_HOOK_URL). */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined;
 }
 
 const MAX_USER_AGENT = 512;
@@ -48,7 +52,7 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
     db
       .insertInto('sessions')
       // INSERT … SELECT: a user deleted a moment ago yields no row instead of a foreign-key error.
-      .columns(['user_id', 'refresh_hash', 'refresh_family', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip'])
+      .columns(['user_id', 'refresh_hash', 'refresh_family', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip', 'claims'])
       .expression((eb) =>
         eb
           .selectFrom('users')
@@ -61,8 +65,13 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
             eb.val(expiresAt).as('expires_at'),
             eb.val(session.userAgent?.slice(0, MAX_USER_AGENT) ?? null).as('user_agent'),
             eb.val(session.ip).as('ip'),
+            eb.val(session.claims ? JSON.stringify(session.claims) : null).as('claims'),
           ])
-          .where('id', '=', session.userId),
+          .where('id', '=', session.userId)
+          // A ban that committed after the sign-in checked for one still wins; and FOR SHARE
+          // makes this insert wait for a ban being written, then see it (or the ban see this session).
+          .where('banned_at', 'is', null)
+          .forShare(),
       )
       .returning('id')
       .executeTakeFirst(),
@@ -100,76 +109,22 @@ export async function findSessionByRefreshFamily(db: Db, family: string): Promis
   return row && { row, spentAt: 'forgotten' };
 }
 
-export interface Rotation {
-  readonly sessionId: string;
-  readonly presentedHash: string;
-  readonly nextHash: string;
-  /** refreshFamily() of the presented token: recorded for a session opened before families were. */
-  readonly family: string;
-  readonly nowMs: number;
-}
-
-/**
- * Replaces the live token, in one statement: only if `presentedHash` is
- * still live, so of two concurrent rotations exactly one succeeds. The
- * presented token is kept as spent, and the session's spent tokens beyond
- * the newest SPENT_TOKENS_KEPT are deleted in the same statement.
- */
-export async function rotateRefreshHash(db: Db, rotation: Rotation): Promise<boolean> {
-  const now = new Date(rotation.nowMs);
-  const rows = await withDatabase(() =>
-    db
-      .with('rotated', (qb) =>
-        qb
-          .updateTable('sessions')
-          .set((eb) => ({
-            refresh_hash: rotation.nextHash,
-            last_used_at: now,
-            rotations: eb('rotations', '+', 1),
-            refresh_family: eb.fn.coalesce('refresh_family', eb.val(rotation.family)),
-          }))
-          .where('id', '=', rotation.sessionId)
-          .where('refresh_hash', '=', rotation.presentedHash)
-          .where('revoked_at', 'is', null)
-          .returning(['id', 'rotations']),
-      )
-      .with('spent', (qb) =>
-        qb
-          .insertInto('spent_refresh_tokens')
-          .columns(['hash', 'session_id', 'spent_at', 'generation'])
-          .expression((eb) => eb.selectFrom('rotated').select([eb.val(rotation.presentedHash).as('hash'), 'rotated.id', eb.val(now).as('spent_at'), 'rotated.rotations']))
-          .returning('hash'),
-      )
-      // The statement sees the rows as they were before it: with the one it adds, SPENT_TOKENS_KEPT remain.
-      .with('pruned', (qb) =>
-        qb
-          .deleteFrom('spent_refresh_tokens')
-          .using('rotated')
-          .whereRef('spent_refresh_tokens.session_id', '=', 'rotated.id')
-          .where((eb) => eb('spent_refresh_tokens.generation', '<=', eb(eb.ref('rotated.rotations'), '-', SPENT_TOKENS_KEPT)))
-          .returning('spent_refresh_tokens.hash'),
-      )
-      .selectFrom('rotated')
-      .select('id')
-      .execute(),
-  );
-  return rows.length === 1;
-}
-
 export async function touchSession(db: Db, sessionId: string, nowMs: number): Promise<void> {
   await withDatabase(() => db.updateTable('sessions').set({ last_used_at: new Date(nowMs) }).where('id', '=', sessionId).execute());
 }
 
 /** Ends a session for good; ending an ended one changes nothing. */
-export async function revokeSession(db: Db, sessionId: string, reason: string, nowMs: number): Promise<void> {
-  await withDatabase(() =>
+/** Ends a session; true when this call ended it, false when it had ended already (or never was). */
+export async function revokeSession(db: Db, sessionId: string, reason: string, nowMs: number): Promise<boolean> {
+  const result = await withDatabase(() =>
     db
       .updateTable('sessions')
       .set({ revoked_at: new Date(nowMs), revoked_reason: reason })
       .where('id', '=', sessionId)
       .where('revoked_at', 'is', null)
-      .execute(),
+      .executeTakeFirst(),
   );
+  return result.numUpdatedRows > 0n;
 }
 
 /** Ends one of a user's own sessions; false when the user has no session of that id. */

@@ -15,6 +15,8 @@ export interface CodeGrant {
   readonly userId: string;
   readonly challenge: string;
   readonly redirectUri: string;
+  /** What the sign-in hook added, for the session the code opens. */
+  readonly claims?: Readonly<Record<string, unknown>>;
   /** Checked against the injected clock as well as the store's own expiry. */
   readonly expiresAt: number;
 }

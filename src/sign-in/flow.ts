@@ -16,9 +16,13 @@ import type { CallbackParams, CodeRequest, LoginRequest } from './login-params.j
 import { checkReturnTo, withFragment, withQuery } from './return-to.js';
 import type { Upstream, UpstreamProtocol } from '../twitter/upstream.js';
 import { upsertUser } from '../users/profiles.js';
+import type { SignInHook } from '../webhooks/sign-in-hook.js';
 
 export interface SignInDeps extends GrantDeps {
-  readonly config: GrantDeps['config'] & Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToUrls'> & { readonly twitter: Pick<Config['twitter'], 'email'> };
+  /** SIGN_IN_HOOK_URL's caller, when one is set. */
+  readonly signInHook?: SignInHook | undefined;
+  readonly config: GrantDeps['config'] &
+    Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToUrls'> & { readonly twitter: Pick<Config['twitter'], 'email'>; readonly signInHook?: Pick<NonNullable<Config['signInHook']>, 'failOpen'> | undefined };
   readonly store: FlowStore;
   readonly upstream: Upstream;
   readonly db: Db;
@@ -47,9 +51,12 @@ export interface StartedSignIn {
 
 /** How a callback whose flow was found ends: always back at the app, with tokens, a code or an error. */
 export type SignInOutcome =
-  | { readonly kind: 'signed-in'; readonly location: string; readonly tokensIssued: boolean }
-  /** The user cancelled at X, or (TWITTER_EMAIL=required) X had no confirmed email for them. */
-  | { readonly kind: 'denied'; readonly reason: 'cancelled' | 'email_required'; readonly location: string }
+  | { readonly kind: 'signed-in'; readonly location: string; readonly tokensIssued: boolean; readonly userId: string; readonly sessionId?: string; readonly isNewUser: boolean }
+  /**
+   * The user cancelled at X; (TWITTER_EMAIL=required) X had no confirmed
+   * email for them; an operator suspended the account; the sign-in hook said no.
+   */
+  | { readonly kind: 'denied'; readonly reason: 'cancelled' | 'email_required' | 'suspended' | 'hook_refused'; readonly location: string; readonly userId?: string }
   | { readonly kind: 'failed'; readonly location: string; readonly error: AppError; readonly cause: unknown };
 
 export async function startSignIn(deps: SignInDeps, returnTo: string, request: LoginRequest): Promise<StartedSignIn> {
@@ -77,6 +84,8 @@ export async function finishSignIn(
   params: CallbackParams & { readonly protocol: UpstreamProtocol },
   binding: string | undefined,
   client: ClientInfo,
+  /** Told when the sign-in hook failed and SIGN_IN_HOOK_FAIL_OPEN let the sign-in through. */
+  hookFailedOpen?: (problem: string) => void,
 ): Promise<SignInOutcome> {
   // Taken before anything else, so a callback URL works once whatever happens next.
   const stored = await deps.store.take(flowKey(params.handle));
@@ -141,18 +150,33 @@ export async function finishSignIn(
       token: encryptSecret(key, credentials.token, `twitter_token:${profile.twitterId}`),
       secret: credentials.secret === null ? null : encryptSecret(key, credentials.secret, `twitter_token_secret:${profile.twitterId}`),
     });
-    if (codeRequest) {
-      const code = await issueCode(deps.store, { userId: user.id, challenge: codeRequest.challenge, redirectUri: target.url }, deps.now());
-      return { kind: 'signed-in', location: answer({ code }), tokensIssued: false };
+    // A ban outlives sign-ins: the account stays suspended until an operator lifts it.
+    if (user.banned_at !== null) {
+      return { kind: 'denied', reason: 'suspended', userId: user.id, location: answer({ error: 'access_denied', error_description: 'This account is suspended' }) };
     }
-    const { response: tokens } = await openSession(deps, user, client);
+    let claims: Readonly<Record<string, unknown>> | undefined;
+    if (deps.signInHook) {
+      const verdict = await deps.signInHook.call({ user, isNewUser: user.is_new, protocol: credentials.protocol });
+      if (verdict.outcome === 'refused') {
+        return { kind: 'denied', reason: 'hook_refused', userId: user.id, location: answer({ error: 'access_denied', error_description: verdict.reason }) };
+      }
+      if (verdict.outcome === 'allowed') claims = verdict.claims;
+      else if (deps.config.signInHook?.failOpen !== true) {
+        return fail(new AppError('sign_in_hook_failed', 'Signing in is briefly unavailable; try again shortly', { cause: new Error(`the sign-in hook failed (${verdict.kind}): ${verdict.problem}`) }));
+      } else hookFailedOpen?.(verdict.problem);
+    }
+    if (codeRequest) {
+      const code = await issueCode(deps.store, { userId: user.id, challenge: codeRequest.challenge, redirectUri: target.url, ...(claims ? { claims } : {}) }, deps.now());
+      return { kind: 'signed-in', location: answer({ code }), tokensIssued: false, userId: user.id, isNewUser: user.is_new };
+    }
+    const { sessionId, response: tokens } = await openSession(deps, user, client, claims);
     const location = answer({
       access_token: tokens.access_token,
       token_type: tokens.token_type,
       expires_in: String(tokens.expires_in),
       refresh_token: tokens.refresh_token,
     });
-    return { kind: 'signed-in', location, tokensIssued: true };
+    return { kind: 'signed-in', location, tokensIssued: true, userId: user.id, sessionId, isNewUser: user.is_new };
   } catch (error) {
     return fail(error instanceof AppError ? error : new AppError('internal_error', 'Something went wrong on our side', { cause: error }), error);
   }

@@ -23,6 +23,9 @@ export interface UsersTable {
   twitter_token_secret_sealed: string | null;
   /** oauth1 or oauth2: the protocol the stored credentials belong to. */
   twitter_protocol: ColumnType<string, string | undefined, string>;
+  /** Set while an operator suspends the user (the admin API); a new sign-in keeps it. */
+  banned_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  ban_reason: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -58,6 +61,8 @@ export interface SessionsTable {
   refresh_family: string | null;
   /** How many times its refresh token was rotated. */
   rotations: Generated<number>;
+  /** The claims the sign-in hook added, carried by every token of the session; null without a hook. */
+  claims: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface SpentRefreshTokensTable {

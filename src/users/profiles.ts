@@ -35,12 +35,18 @@ export interface User {
 
 const PROFILE_COLUMNS = ['id', 'twitter_id', 'screen_name', 'name', 'picture', 'email', 'created_at', 'updated_at'] as const;
 
+/** A user as a sign-in leaves them: the profile, whether the row was new, and any ban an operator set. */
+export interface SignedInUser extends User {
+  readonly is_new: boolean;
+  readonly banned_at: Date | null;
+}
+
 /**
  * One statement, so parallel sign-ins of one user can never create two rows.
  * Keyed by the X user id, whichever protocol signed the user in: a user who
  * signed in over OAuth 1.0a keeps the same row (and roost's `sub`) over 2.0.
  */
-export function upsertUser(db: Db, profile: TwitterProfile, sealed: SealedCredentials): Promise<User> {
+export function upsertUser(db: Db, profile: TwitterProfile, sealed: SealedCredentials): Promise<SignedInUser> {
   const values = {
     twitter_id: profile.twitterId,
     screen_name: profile.screenName,
@@ -67,7 +73,8 @@ export function upsertUser(db: Db, profile: TwitterProfile, sealed: SealedCreden
           updated_at: sql`now()`,
         })),
       )
-      .returning(PROFILE_COLUMNS)
+      // xmax is 0 on a row this statement inserted, and set on one it updated.
+      .returning([...PROFILE_COLUMNS, 'banned_at', sql<boolean>`(xmax = 0)`.as('is_new')])
       .executeTakeFirstOrThrow(),
   );
 }

@@ -56,7 +56,12 @@ export function parseHookAnswer(body: string): HookAnswer {
     if (unknown.length > 0) return { problem: `an allowing answer has members other than "allow" and "claims": ${describeKeys(unknown)}` };
     const claims = 'claims' in parsed ? parsed.claims : {};
     if (!isObject(claims)) return { problem: '"claims" is not a JSON object' };
-    const size = Buffer.byteLength(JSON.stringify(claims));
+    const serialized = JSON.stringify(claims);
+    // Postgres keeps the claims as jsonb, which holds no NUL and no lone surrogate: such claims are garbage here, not later.
+    if (serialized.includes('\\u0000') || /\\ud[89a-f][0-9a-f]{2}/i.test(serialized)) {
+      return { problem: '"claims" holds a NUL character or a lone surrogate' };
+    }
+    const size = Buffer.byteLength(serialized);
     if (size > MAX_CLAIMS_BYTES) return { problem: `"claims" is ${size} bytes serialized, more than ${MAX_CLAIMS_BYTES}` };
     const forbidden = Object.keys(claims).filter((key) => PROTECTED_CLAIMS.has(key) || PROTOTYPE_KEYS.has(key));
     if (forbidden.length > 0) return { problem: `"claims" sets claims roost owns: ${describeKeys(forbidden)}` };

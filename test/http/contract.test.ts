@@ -11,6 +11,12 @@ import { createLogger } from '../../src/ops/logger.js';
 import { contract, isOutsideTheDocument, toOpenApiPath } from '../helpers/contract.js';
 import { createTestSchema, startRoost, TEST_REDIS_URL } from '../helpers/roost.js';
 
+/** The documented operations, less those of the given tags (served only when configured). */
+function documented(...without: string[]): string[] {
+  const left = new Set(without.flatMap((tag) => contract().operations({ tag })));
+  return contract().operations().filter((operation) => !left.has(operation));
+}
+
 function served(routes: ReturnType<typeof routeTable>): string[] {
   return routes.filter((r) => !isOutsideTheDocument(r.method, r.url)).map((r) => `${r.method} ${toOpenApiPath(r.url)}`);
 }
@@ -20,7 +26,7 @@ function hiddenButDocumentable(routes: ReturnType<typeof routeTable>): string[] 
   return routes.filter((r) => r.hidden && !isOutsideTheDocument(r.method, r.url)).map((r) => `${r.method} ${r.url}`);
 }
 
-t.test('with the sandbox on, the routes are exactly the documented operations', async (t) => {
+t.test('with the sandbox on, the routes are the documented operations less the admin API’s', async (t) => {
   // The sandbox exists only without a Twitter app, so this instance is built in sandbox mode.
   const config = loadConfig({
     PORT: '0',
@@ -40,18 +46,28 @@ t.test('with the sandbox on, the routes are exactly the documented operations', 
     await deps.close();
   });
   await app.ready();
-  t.same(served(routeTable(app)).sort(), contract().operations().sort());
+  t.same(served(routeTable(app)).sort(), documented('admin').sort());
   t.same(hiddenButDocumentable(routeTable(app)), []);
   t.ok(routeTable(app).some((r) => r.method === 'GET' && r.url.startsWith('/docs')), 'the docs page is served, outside the document');
 });
 
-t.test('with the sandbox off, the routes are the documented operations less those tagged sandbox', async (t) => {
+t.test('with the sandbox off, the routes are the documented operations less those tagged sandbox or admin', async (t) => {
   const roost = await startRoost(t);
-  t.same(served(routeTable(roost.app)).sort(), contract().operations({ withoutTag: 'sandbox' }).sort());
+  t.same(roost.config.admin.keys, [], 'no ADMIN_API_KEYS');
+  t.same(served(routeTable(roost.app)).sort(), documented('sandbox', 'admin').sort());
   t.same(hiddenButDocumentable(routeTable(roost.app)), []);
   const sandbox = await fetch(`${roost.url}/sandbox/twitter/oauth/authenticate?oauth_token=x`);
   t.equal(sandbox.status, 404, 'the sandbox is not served when a Twitter app is configured');
   await sandbox.arrayBuffer();
+});
+
+t.test('with ADMIN_API_KEYS, the admin API’s operations are served too', async (t) => {
+  const roost = await startRoost(t, { env: { ADMIN_API_KEYS: randomBytes(32).toString('hex') } });
+  const admin = contract().operations({ tag: 'admin' });
+  t.ok(admin.length > 0, 'the document has admin operations');
+  t.ok(admin.every((operation) => operation.split(' ')[1]?.startsWith('/admin/')), 'each under /admin/');
+  t.same(served(routeTable(roost.app)).sort(), documented('sandbox').sort());
+  t.same(hiddenButDocumentable(routeTable(roost.app)), []);
 });
 
 t.test('the document is served as YAML, as JSON and as a reference page with local assets', async (t) => {

@@ -63,3 +63,10 @@ t.test('cleanReason: printable, one line, at most 200 characters', async (t) => 
   t.equal(cleanReason('a'.repeat(200)), 'a'.repeat(200), 'exactly 200 is kept whole');
   t.equal(cleanReason('e\u0301'), 'é', 'normalised');
 });
+
+t.test('claims Postgres could not keep (a NUL, a lone surrogate) are a bad answer, not a later database error', async (t) => {
+  for (const body of ['{"allow":true,"claims":{"x":"a\\u0000b"}}', '{"allow":true,"claims":{"x":"a\\ud800b"}}', '{"allow":true,"claims":{"x":{"y":"\\udc00"}}}']) {
+    t.match(parseHookAnswer(body), { problem: /NUL character or a lone surrogate/ }, body);
+  }
+  t.same(parseHookAnswer('{"allow":true,"claims":{"x":"😀 é"}}'), { allow: true, claims: { x: '😀 é' } }, 'a surrogate pair is a character like any other');
+});

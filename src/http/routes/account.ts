@@ -16,6 +16,7 @@ export const accountRoutes: FastifyPluginAsync<RouteOptions> = async (app, { con
   app.delete('/me', async (request, reply) => {
     const claims = await bearer.authenticate(request);
     if (!(await deleteAccount(account, claims.sub))) throw invalidToken('The user of this token no longer exists');
+    await deps.audit.record(deps.db, { type: 'account.deleted', userId: claims.sub, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, detail: { by: 'user' } });
     return reply.header('cache-control', 'no-store').code(204).send();
   });
 };

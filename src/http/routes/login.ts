@@ -85,20 +85,46 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     const raw = request.cookies[cookieName];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     reply.clearCookie(cookieName, cookieOptions);
-    const outcome = await finishSignIn(signIn, { ...params.value, protocol: callbackProtocol(request.query) }, cookie?.valid ? (cookie.value ?? undefined) : undefined, clientInfo(request));
+    const client = clientInfo(request);
+    let failedOpen = false;
+    const hookFailedOpen = (problem: string) => {
+      failedOpen = true;
+      metrics.signInHook.inc({ outcome: 'failed_open' });
+      request.log.warn({ problem }, 'the sign-in hook failed; SIGN_IN_HOOK_FAIL_OPEN let the sign-in through');
+    };
+    const binding = cookie?.valid ? (cookie.value ?? undefined) : undefined;
+    const outcome = await finishSignIn(signIn, { ...params.value, protocol: callbackProtocol(request.query) }, binding, client, hookFailedOpen);
+    const seen = { ip: client.ip, userAgent: client.userAgent };
     switch (outcome.kind) {
       case 'denied':
         metrics.signInsDenied.inc({ reason: outcome.reason });
+        if (outcome.reason === 'hook_refused') metrics.signInHook.inc({ outcome: 'refused' });
+        await deps.audit.record(deps.db, { type: 'sign_in.denied', userId: outcome.userId ?? null, ...seen, detail: { reason: outcome.reason } });
         break;
       case 'failed':
         // Back at the app with an OAuth error; counted and logged as a refused request would be.
         metrics.signInsFailed.inc({ step: 'finish', reason: outcome.error.code });
+        if (outcome.error.code === 'sign_in_hook_failed') metrics.signInHook.inc({ outcome: 'failed_closed' });
         logProblem(request, outcome.error, outcome.cause);
+        await deps.audit.record(deps.db, { type: 'sign_in.failed', ...seen, detail: { reason: outcome.error.code } });
         break;
       case 'signed-in':
         metrics.signInsCompleted.inc();
+        if (deps.signInHook && !failedOpen) metrics.signInHook.inc({ outcome: 'allowed' });
         // Fragment mode hands the tokens out here; code mode at POST /token.
         if (outcome.tokensIssued) metrics.tokensIssued.inc({ grant: 'sign_in' });
+        await deps.audit.record(deps.db, {
+          type: 'sign_in.completed',
+          userId: outcome.userId,
+          sessionId: outcome.sessionId ?? null,
+          ...seen,
+          detail: {
+            protocol: deps.upstream.protocol,
+            mode: outcome.tokensIssued ? 'fragment' : 'code',
+            new_user: outcome.isNewUser,
+            ...(failedOpen ? { hook: 'failed_open' } : {}),
+          },
+        });
     }
     return reply.redirect(outcome.location, 302);
   });

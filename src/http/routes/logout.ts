@@ -46,21 +46,25 @@ export const logoutRoutes: FastifyPluginAsync<RouteOptions> = async (app, { conf
       target = checked.url;
     }
 
-    const ended = new Set<string>();
+    // Each session ended, with its user for the audit log.
+    const ended = new Map<string, string>();
     if (hasBearer) {
-      const { sid } = await bearer.verify(request);
-      if (typeof sid === 'string') ended.add(sid);
+      const { sid, sub } = await bearer.verify(request);
+      if (typeof sid === 'string') ended.set(sid, sub);
     }
     if (params.refreshToken !== undefined && isWellFormedRefreshToken(params.refreshToken)) {
       // A token older than the spent ones still kept names its session by its family.
       const found =
         (await findSessionByRefreshHash(deps.db, hashRefreshToken(params.refreshToken))) ??
         (await findSessionByRefreshFamily(deps.db, refreshFamily(params.refreshToken)));
-      if (found) ended.add(found.row.id);
+      if (found) ended.set(found.row.id, found.row.user_id);
     }
-    for (const sid of ended) {
-      await revokeSession(deps.db, sid, 'logout', deps.now());
+    const userAgent = request.headers['user-agent'] ?? null;
+    for (const [sid, userId] of ended) {
+      const endedNow = await revokeSession(deps.db, sid, 'logout', deps.now());
       deps.sessionCheck.forget(sid);
+      // A logout sent again ends nothing more, and records nothing more.
+      if (endedNow) await deps.audit.record(deps.db, { type: 'session.ended', userId, sessionId: sid, ip: request.ip, userAgent, detail: { reason: 'logout' } });
     }
     // 303: the browser follows with a GET, whatever method brought it here.
     return target !== undefined ? reply.redirect(target, 303) : reply.code(204).send();

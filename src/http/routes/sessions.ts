@@ -30,6 +30,7 @@ export const sessionRoutes: FastifyPluginAsync<RouteOptions> = async (app, { con
     const found = request.validationError === undefined && (await revokeUserSession(deps.db, claims.sub, id, 'ended_by_user', deps.now()));
     if (!found) throw new AppError('not_found', 'You have no session with this id');
     deps.sessionCheck.forget(id);
+    await deps.audit.record(deps.db, { type: 'session.ended', userId: claims.sub, sessionId: id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, detail: { reason: 'revocation', by: 'user' } });
     return reply.header('cache-control', 'no-store').code(204).send();
   });
 };

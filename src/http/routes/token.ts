@@ -20,7 +20,14 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   const grants: GrantDeps = {
     ...deps,
     config,
-    onReuse: (sessionId, reuse) => app.log.warn({ sessionId, reuse }, 'refresh token or code reuse: session ended'),
+    onReuse: async (sessionId, reuse) => {
+      app.log.warn({ sessionId, reuse }, 'refresh token or code reuse: session ended');
+      // Both parties that held the token lose the session (RFC 9700 §4.14.2): the audit log says why.
+      const session = await deps.db.selectFrom('sessions').select('user_id').where('id', '=', sessionId).executeTakeFirst().catch(() => undefined);
+      const userId = session?.user_id ?? null;
+      await deps.audit.record(deps.db, { type: 'refresh_token.reuse_detected', userId, sessionId, detail: { reuse } });
+      await deps.audit.record(deps.db, { type: 'session.ended', userId, sessionId, detail: { reason: 'revocation', cause: 'reuse' } });
+    },
     onRepeat: (sessionId, derivation, concurrent) =>
       app.log.info({ sessionId, derivation, concurrent }, 'refresh repeated within the grace window: the same new token again'),
   };
