@@ -1,12 +1,16 @@
 // Drives complete browser sign-ins, as many at once as asked, for a fixed
 // time: GET /login → the provider's authenticate URL → roost's callback →
-// the token in the fragment, verified. Each virtual browser starts every
-// sign-in with an empty cookie jar and reuses keep-alive connections, as a
-// browser does. Timings are per step, from the browser's side.
+// the token in the fragment, verified; or, in the code mode (PKCE, RFC
+// 7636), a one-time code in the query, redeemed at POST /token by the app.
+// Each virtual browser starts every sign-in with an empty cookie jar and
+// reuses keep-alive connections, as a browser does. Timings are per step,
+// from the browser's side.
+import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 
 export interface FlowRunOptions {
-  readonly roostUrl: string;
+  /** roost, or the floor: anything that answers roost's URLs. */
+  readonly serverUrl: string;
   readonly providerUrl: string;
   /** Where the app wants its user back; must be one of roost's RETURN_TO_URLS. */
   readonly returnTo: string;
@@ -16,6 +20,10 @@ export interface FlowRunOptions {
   readonly timeoutMs: number;
   /** Rejects when the token is not one roost should have issued. */
   readonly verifyToken: (token: string) => Promise<void>;
+  /** 'code': ask for a code (S256 challenge) and redeem it; default 'fragment': tokens in the fragment. */
+  readonly mode?: 'fragment' | 'code';
+  /** Each browser stops after this many sign-ins, or at the end of durationMs. */
+  readonly flowsPerBrowser?: number;
 }
 
 /** One complete sign-in, in milliseconds per step. */
@@ -26,12 +34,15 @@ export interface FlowSample {
   readonly authenticate: number;
   /** GET /login/callback, including roost's access_token and verify_credentials calls. */
   readonly callback: number;
+  /** The code mode: POST /token with grant_type=authorization_code; 0 in the fragment mode. */
+  readonly redeem: number;
   /** The app verifying the token against the JWKS. */
   readonly verify: number;
   readonly total: number;
   /** The request token, which keys the provider's own timings of this flow. */
   readonly requestToken: string;
   readonly accessToken: string;
+  readonly refreshToken: string;
 }
 
 export interface FlowRunResult {
@@ -42,28 +53,32 @@ export interface FlowRunResult {
   readonly elapsedMs: number;
 }
 
-interface Answer {
+export interface Answer {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
 
-class FlowError extends Error {}
+export class FlowError extends Error {}
 
 export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> {
-  const roostAgent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const serverAgent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const providerAgent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const loginUrl = new URL(`/login?return_to=${encodeURIComponent(options.returnTo)}`, options.roostUrl);
+  const codeMode = options.mode === 'code';
+  const loginUrl = new URL(`/login?return_to=${encodeURIComponent(options.returnTo)}`, options.serverUrl);
+  const tokenUrl = new URL('/token', options.serverUrl);
   const authenticatePrefix = `${options.providerUrl}/oauth/authenticate?`;
-  const callbackPrefix = `${options.roostUrl}/login/callback?`;
+  const callbackPrefix = `${options.serverUrl}/login/callback?`;
   const samples: FlowSample[] = [];
   const errors: Record<string, number> = {};
   const started = performance.now();
   const deadline = started + options.durationMs;
 
   const oneFlow = async (): Promise<FlowSample> => {
+    const verifier = codeMode ? randomBytes(32).toString('base64url') : '';
+    const url = codeMode ? new URL(`${loginUrl.href}&code_challenge=${s256(verifier)}&code_challenge_method=S256`) : loginUrl;
     const t0 = performance.now();
-    const login = await step('login', get(roostAgent, loginUrl, {}, options.timeoutMs));
+    const login = await step('login', get(serverAgent, url, {}, options.timeoutMs));
     const t1 = performance.now();
     if (login.status !== 302) throw new FlowError(`login: HTTP ${login.status}${problemCode(login)}`);
     const toProvider = login.headers.location ?? '';
@@ -80,26 +95,40 @@ export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> 
       throw new FlowError(`authenticate: HTTP ${authenticate.status}`);
     }
 
-    const callback = await step('callback', get(roostAgent, new URL(toCallback), { cookie }, options.timeoutMs));
+    const callback = await step('callback', get(serverAgent, new URL(toCallback), { cookie }, options.timeoutMs));
     const t3 = performance.now();
     if (callback.status !== 302) throw new FlowError(`callback: HTTP ${callback.status}${problemCode(callback)}`);
     const toApp = callback.headers.location ?? '';
-    if (!toApp.startsWith(`${options.returnTo}#`)) throw new FlowError('callback: redirect is not to return_to');
-    const fragment = new URLSearchParams(toApp.slice(toApp.indexOf('#') + 1));
-    const accessToken = fragment.get('access_token');
-    if (accessToken === null || fragment.get('token_type') !== 'Bearer') throw new FlowError(`callback: no token (${fragment.get('error') ?? 'no error'})`);
+    let tokens: URLSearchParams;
+    let t4 = t3;
+    if (codeMode) {
+      if (!toApp.startsWith(`${options.returnTo}?`)) throw new FlowError('callback: redirect is not to return_to');
+      const code = new URL(toApp).searchParams.get('code');
+      if (code === null) throw new FlowError(`callback: no code (${new URL(toApp).searchParams.get('error') ?? 'no error'})`);
+      const form = new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: options.returnTo });
+      const redeemed = await step('redeem', post(serverAgent, tokenUrl, form.toString(), options.timeoutMs));
+      t4 = performance.now();
+      if (redeemed.status !== 200) throw new FlowError(`redeem: HTTP ${redeemed.status}${problemCode(redeemed)}`);
+      tokens = new URLSearchParams(Object.entries(JSON.parse(redeemed.body) as Record<string, unknown>).map(([name, value]): [string, string] => [name, String(value)]));
+    } else {
+      if (!toApp.startsWith(`${options.returnTo}#`)) throw new FlowError('callback: redirect is not to return_to');
+      tokens = new URLSearchParams(toApp.slice(toApp.indexOf('#') + 1));
+    }
+    const accessToken = tokens.get('access_token');
+    const refreshToken = tokens.get('refresh_token');
+    if (accessToken === null || refreshToken === null || tokens.get('token_type') !== 'Bearer') throw new FlowError(`callback: no token (${tokens.get('error') ?? 'no error'})`);
 
     try {
       await options.verifyToken(accessToken);
     } catch (error) {
       throw new FlowError(`verify: ${(error as { code?: string }).code ?? (error as Error).message}`);
     }
-    const t4 = performance.now();
-    return { login: t1 - t0, authenticate: t2 - t1, callback: t3 - t2, verify: t4 - t3, total: t4 - t0, requestToken, accessToken };
+    const t5 = performance.now();
+    return { login: t1 - t0, authenticate: t2 - t1, callback: t3 - t2, redeem: t4 - t3, verify: t5 - t4, total: t5 - t0, requestToken, accessToken, refreshToken };
   };
 
   const browser = async () => {
-    while (performance.now() < deadline) {
+    for (let flows = 0; flows < (options.flowsPerBrowser ?? Infinity) && performance.now() < deadline; flows++) {
       try {
         samples.push(await oneFlow());
       } catch (error) {
@@ -114,14 +143,14 @@ export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> 
   try {
     await Promise.all(Array.from({ length: options.concurrency }, browser));
   } finally {
-    roostAgent.destroy();
+    serverAgent.destroy();
     providerAgent.destroy();
   }
   return { samples, errors, elapsedMs: performance.now() - started };
 }
 
 /** Turns a transport failure into an error kind named after its step. */
-async function step(name: string, pending: Promise<Answer>): Promise<Answer> {
+export async function step(name: string, pending: Promise<Answer>): Promise<Answer> {
   try {
     return await pending;
   } catch (error) {
@@ -129,9 +158,19 @@ async function step(name: string, pending: Promise<Answer>): Promise<Answer> {
   }
 }
 
-function get(agent: Agent, url: URL, headers: OutgoingHttpHeaders, timeoutMs: number): Promise<Answer> {
+export function get(agent: Agent, url: URL, headers: OutgoingHttpHeaders, timeoutMs: number): Promise<Answer> {
+  return send(agent, url, 'GET', headers, undefined, timeoutMs);
+}
+
+/** A form-encoded POST, as an OAuth client sends to a token endpoint (RFC 6749 §3.2). */
+export function post(agent: Agent, url: URL, form: string, timeoutMs: number): Promise<Answer> {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) };
+  return send(agent, url, 'POST', headers, form, timeoutMs);
+}
+
+function send(agent: Agent, url: URL, method: string, headers: OutgoingHttpHeaders, body: string | undefined, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const outgoing = request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'GET', headers }, (response) => {
+    const outgoing = request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method, headers }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -140,7 +179,7 @@ function get(agent: Agent, url: URL, headers: OutgoingHttpHeaders, timeoutMs: nu
     });
     outgoing.setTimeout(timeoutMs, () => outgoing.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
     outgoing.on('error', reject);
-    outgoing.end();
+    outgoing.end(body);
   });
 }
 
@@ -150,7 +189,12 @@ function flowCookie(setCookie: string[] | undefined): string | undefined {
   return line?.split(';', 1)[0];
 }
 
-function problemCode(answer: Answer): string {
+/** RFC 7636 §4.2: the S256 challenge of a verifier. */
+function s256(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+export function problemCode(answer: Answer): string {
   try {
     const code = (JSON.parse(answer.body) as { code?: unknown }).code;
     return typeof code === 'string' ? ` ${code}` : '';

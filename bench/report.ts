@@ -1,135 +1,29 @@
-// The results' shape, the targets they are held to, and the short Markdown
-// table written to bench/results/ and docs/performance.md. Pure.
-import type { HttpLoadResult } from './http-load.js';
-import type { Memory } from './proc.js';
+// The short Markdown report written to bench/results/ and between the bench
+// markers of docs/performance.md: the operations of a session's life beside
+// their floor, the sign-in matrix, the HTTP servers, the seeded comparison
+// and the targets. Pure.
+import { FLOOR_IS, OPERATIONS, operationRows, type BenchResults, type FlowPhase, type HttpPhase, type Measured, type OperationPhase } from './results.js';
+import type { CpuPerOp } from './snapshots.js';
 import type { Summary } from './stats.js';
 import { round } from './stats.js';
-
-export interface FlowPhase {
-  readonly concurrency: number;
-  readonly providerLatencyMs: number;
-  readonly seconds: number;
-  readonly completed: number;
-  readonly flowsPerSec: number;
-  readonly errorCount: number;
-  readonly errors: Record<string, number>;
-  readonly latencyMs: Record<
-    'flow' | 'login' | 'authenticate' | 'callback' | 'verify' | 'provider' | 'roostOwn' | 'roostOwnLogin' | 'roostOwnCallback',
-    Summary
-  >;
-  /** Each process's CPU time over the phase divided by completed sign-ins. */
-  readonly cpuMsPerFlow: { roost: number; roostKernel: number; provider: number; driver: number; postgres: number; redis: number | null };
-  /** Average busy cores of the whole machine over the phase (other work included). */
-  readonly machineBusyCores: number;
-  readonly loadavg1: readonly number[];
-}
-
-export interface HttpPhase extends HttpLoadResult {
-  readonly name: string;
-  /** req/s of each round; reqPerSec and the latencies are those of the median round. */
-  readonly roundsReqPerSec: readonly number[];
-  /** roost's RSS after each round, when the target is roost. */
-  readonly roostRssAfterMb?: readonly number[];
-  readonly serverCpuMsPerRequest: number;
-  readonly loadavg1: number;
-}
-
-export interface BenchResults {
-  date: string;
-  command: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; busyCoresBefore: number; loadavgBefore: number[]; loadavgAfter: number[] };
-  settings: { flowSeconds: number; warmupSeconds: number; latenciesMs: number[]; concurrencies: number[]; httpSeconds: number; httpRounds: number; connections: number; providerUsers: number };
-  startup: { firstStartMs: number; readyMs: number[]; medianReadyMs: number; readyCpuMs: number[]; medianReadyCpuMs: number; loggedStartupMs: number[] };
-  memory: { idle: Memory; afterFlows: Memory; end: Memory; peakRssMb: number };
-  flows: FlowPhase[];
-  http: HttpPhase[];
-  leftoverFlowsInRedis: number;
-  runSeconds: number;
-}
-
-export interface TargetCheck {
-  readonly what: string;
-  readonly target: string;
-  readonly measured: string;
-  readonly met: boolean | undefined;
-}
-
-const HTTP_NODE = 0;
-const HTTP_FASTIFY = 1;
-const HTTP_JWKS = 2;
-const HTTP_ME = 3;
-
-export function checkTargets(results: BenchResults): TargetCheck[] {
-  const at = (c: number) => results.flows.find((phase) => phase.concurrency === c && phase.providerLatencyMs === 0);
-  const c16 = at(16);
-  const c64 = at(64);
-  const ratio = (a: number, b: number) => (results.http[a]?.reqPerSec ?? NaN) / (results.http[b]?.reqPerSec ?? NaN);
-  const check = (what: string, target: string, value: number | undefined, unit: string, ok: (v: number) => boolean, digits = 2): TargetCheck => ({
-    what,
-    target,
-    measured: value === undefined || !Number.isFinite(value) ? 'not measured' : `${round(value, digits)}${unit}`,
-    met: value === undefined || !Number.isFinite(value) ? undefined : ok(value),
-  });
-  return [
-    check('roost CPU per complete flow at concurrency 16 (0 ms provider)', '≤ 0.5 ms', c16?.cpuMsPerFlow.roost, ' ms', (v) => v <= 0.5, 3),
-    check('complete flows/s at concurrency 64 (0 ms provider)', '≥ 1000', c64?.flowsPerSec, '', (v) => v >= 1000, 0),
-    check("roost's own time per flow, p50 at concurrency 16", '≤ 3 ms', c16?.latencyMs.roostOwn.p50, ' ms', (v) => v <= 3),
-    check("roost's own time per flow, p99 at concurrency 16", '≤ 10 ms', c16?.latencyMs.roostOwn.p99, ' ms', (v) => v <= 10),
-    check('JWKS req/s vs Fastify serving the same bytes', '≥ 80%', 100 * ratio(HTTP_JWKS, HTTP_FASTIFY), '%', (v) => v >= 80, 0),
-    check('/me req/s vs node:http', '≥ 15%', 100 * ratio(HTTP_ME, HTTP_NODE), '%', (v) => v >= 15, 0),
-    check('peak RSS (production mode, under the load above)', '≤ 120 MB', results.memory.peakRssMb, ' MB', (v) => v <= 120, 0),
-    check('start-up to ready, keys and schema present (median of 3)', '≤ 1.5 s', results.startup.medianReadyMs / 1000, ' s', (v) => v <= 1.5),
-  ];
-}
+import { checkTargets } from './targets.js';
 
 export function renderMarkdown(results: BenchResults): string {
   const lines: string[] = [];
-  const { machine } = results;
+  const { machine, settings } = results;
   const load = (values: readonly number[]) => values.map((n) => n.toFixed(2)).join(' ');
   lines.push(
     `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC with \`${results.command}\`: ${machine.cpus} × ${machine.cpuModel}, ` +
       `Node ${machine.node}; ${machine.busyCoresBefore} cores busy with other work just before, load average ${load(machine.loadavgBefore)} before, ${load(machine.loadavgAfter)} after ` +
-      `(roost, Postgres, Redis, the provider and the driver all share these cores). Run took ${results.runSeconds} s.`,
+      `(roost, its floor, Postgres, Redis, the provider and the driver all share these cores); with nothing of the run going, the postgres processes used ` +
+      `${machine.idleNoise.postgresMsPerSec} ms of CPU a second and redis-server ${machine.idleNoise.redisMsPerSec ?? '–'}. Run took ${results.runSeconds} s.`,
     '',
   );
 
-  for (const latency of results.settings.latenciesMs) {
-    const phases = results.flows.filter((phase) => phase.providerLatencyMs === latency);
-    if (phases.length === 0) continue;
-    const row = (label: string, cell: (phase: FlowPhase) => string) => `| ${label} | ${phases.map(cell).join(' | ')} |`;
-    const pct = (s: Summary) => `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.p99)}`;
-    lines.push(
-      `| sign-in flows, provider latency ${latency} ms, ${results.settings.flowSeconds} s each | ${phases.map((p) => `c=${p.concurrency}`).join(' | ')} |`,
-      `|---|${phases.map(() => '---:').join('|')}|`,
-      row('complete flows/s', (p) => String(p.flowsPerSec)),
-      row('errors', (p) => (p.errorCount === 0 ? '0' : `${p.errorCount} (${Object.entries(p.errors).map(([kind, n]) => `${kind}: ${n}`).join('; ')})`)),
-      row('whole flow p50 / p95 / p99 ms', (p) => pct(p.latencyMs.flow)),
-      row('GET /login p50 / p95 / p99 ms', (p) => pct(p.latencyMs.login)),
-      row('provider authenticate p50 / p95 / p99 ms', (p) => pct(p.latencyMs.authenticate)),
-      row('GET /login/callback p50 / p95 / p99 ms', (p) => pct(p.latencyMs.callback)),
-      row('token verify (jose) p50 / p95 / p99 ms', (p) => pct(p.latencyMs.verify)),
-      row("**roost's own time** per flow p50 / p95 / p99 ms", (p) => pct(p.latencyMs.roostOwn)),
-      row('**roost CPU per flow** ms (of which kernel)', (p) => `${fmt(p.cpuMsPerFlow.roost, 3)} (${fmt(p.cpuMsPerFlow.roostKernel, 3)})`),
-      row('provider / driver / Postgres CPU per flow ms', (p) => `${fmt(p.cpuMsPerFlow.provider, 3)} / ${fmt(p.cpuMsPerFlow.driver, 3)} / ${fmt(p.cpuMsPerFlow.postgres, 3)}`),
-      row('machine busy (cores)', (p) => fmt(p.machineBusyCores)),
-      '',
-    );
-  }
-
-  const node = results.http[HTTP_NODE];
-  const fastify = results.http[HTTP_FASTIFY];
-  lines.push(
-    `| HTTP, autocannon ${results.settings.connections} connections, median of ${results.settings.httpRounds} rounds of ${round(results.settings.httpSeconds / results.settings.httpRounds, 1)} s | req/s | p50 / p99 ms | vs node:http | vs Fastify | server CPU per request ms |`,
-    '|---|---:|---:|---:|---:|---:|',
-  );
-  for (const phase of results.http) {
-    const vs = (ceiling: HttpPhase | undefined) => (ceiling ? `${Math.round((100 * phase.reqPerSec) / ceiling.reqPerSec)}%` : '');
-    const failures = phase.non2xx + phase.errors > 0 ? ` (${phase.non2xx} non-2xx, ${phase.errors} errors)` : '';
-    lines.push(
-      `| ${phase.name}${failures} | ${phase.reqPerSec} | ${phase.latencyMs.p50} / ${phase.latencyMs.p99} | ${vs(node)} | ${vs(fastify)} | ${fmt(phase.serverCpuMsPerRequest, 4)} |`,
-    );
-  }
-  lines.push('');
+  lines.push(...operationsTable(results), '');
+  for (const latency of settings.latenciesMs) lines.push(...flowTable(results, latency));
+  lines.push(...httpTable(results), '');
+  if (results.seeded) lines.push(...seededTable(results), '');
 
   const { startup, memory } = results;
   lines.push(
@@ -145,6 +39,106 @@ export function renderMarkdown(results: BenchResults): string {
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+function operationsTable(results: BenchResults): string[] {
+  const { settings } = results;
+  const pair = (a: string, b: string) => `${a} / ${b}`;
+  const cpu = (m: Measured | undefined, pick: (c: CpuPerOp) => number | null) => fmt(m === undefined ? NaN : (pick(m.cpu) ?? NaN), 3);
+  const latency = (m: Measured | undefined) => (m === undefined ? '–' : `${fmt(m.p50)} / ${fmt(m.p99)}`);
+  const count = (n: number | undefined) => (n === undefined ? '–' : fmt(n, 1));
+  const rows = operationRows(results).map((row) => {
+    const { roost, floor } = row;
+    const failures = (roost?.failures ?? 0) > 0 ? ` (${roost?.failures} failed)` : '';
+    return (
+      `| ${row.name}${failures} | ${roost?.perSec ?? '–'} | ${latency(roost)} | ${latency(floor)} | ${cpu(roost, (c) => c.server)} | ${cpu(floor, (c) => c.server)} | ` +
+      `${roost && floor && floor.cpu.server > 0 ? `${fmt(roost.cpu.server / floor.cpu.server, 1)}×` : '–'} | ` +
+      `${pair(cpu(roost, (c) => c.postgres), cpu(floor, (c) => c.postgres))} | ${pair(cpu(roost, (c) => c.postgresOther), cpu(floor, (c) => c.postgresOther))} | ` +
+      `${pair(cpu(roost, (c) => c.redis), cpu(floor, (c) => c.redis))} | ` +
+      `${pair(count(row.census.roost?.postgresRoundTrips), count(row.census.floor?.postgresRoundTrips))} | ${pair(count(row.census.roost?.redisCommands), count(row.census.floor?.redisCommands))} |`
+    );
+  });
+  const floorRows = [...OPERATIONS, '/me', 'JWKS'] as const;
+  return [
+    `| a session's life: sign-ins and refreshes at concurrency ${settings.operationConcurrency} for ${settings.flowSeconds} s each (0 ms provider); /me and JWKS as below | roost /s | roost p50 / p99 ms | floor p50 / p99 ms | **roost CPU ms/op** | floor CPU ms/op | **roost ÷ floor** | Postgres backends CPU ms/op roost / floor | other postgres processes ms/op roost / floor | Redis CPU ms/op roost / floor | Postgres round trips roost / floor | Redis commands roost / floor |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `The floor (bench/floor.ts) does what each operation cannot do without, on the same libraries and servers, and nothing else: ${floorRows.map((name) => `**${name}**: ${FLOOR_IS[name]}`).join('; ')}. ` +
+      'Round trips and commands are counted on the wire by a separate instance of each (bench/wire-census.ts).',
+  ];
+}
+
+function flowTable(results: BenchResults, latency: number): string[] {
+  const phases = results.flows.filter((phase) => phase.providerLatencyMs === latency);
+  if (phases.length === 0) return [];
+  const row = (label: string, cell: (phase: FlowPhase) => string) => `| ${label} | ${phases.map(cell).join(' | ')} |`;
+  const pct = (s: Summary) => `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.p99)}`;
+  return [
+    `| sign-in flows, provider latency ${latency} ms, ${results.settings.flowSeconds} s each | ${phases.map((p) => `c=${p.concurrency}`).join(' | ')} |`,
+    `|---|${phases.map(() => '---:').join('|')}|`,
+    row('complete flows/s', (p) => String(p.flowsPerSec)),
+    row('errors', (p) => (p.errorCount === 0 ? '0' : `${p.errorCount} (${Object.entries(p.errors).map(([kind, n]) => `${kind}: ${n}`).join('; ')})`)),
+    row('whole flow p50 / p95 / p99 ms', (p) => pct(p.latencyMs.flow)),
+    row('GET /login p50 / p95 / p99 ms', (p) => pct(p.latencyMs.login)),
+    row('provider authenticate p50 / p95 / p99 ms', (p) => pct(p.latencyMs.authenticate)),
+    row('GET /login/callback p50 / p95 / p99 ms', (p) => pct(p.latencyMs.callback)),
+    row('token verify (jose) p50 / p95 / p99 ms', (p) => pct(p.latencyMs.verify)),
+    row("**roost's own time** per flow p50 / p95 / p99 ms", (p) => pct(p.latencyMs.roostOwn)),
+    row('**roost CPU per flow** ms (of which kernel)', (p) => `${fmt(p.cpuMsPerFlow.server, 3)} (${fmt(p.cpuMsPerFlow.serverKernel, 3)})`),
+    row('provider / driver / Postgres / Redis CPU per flow ms', (p) => [p.cpuMsPerFlow.provider, p.cpuMsPerFlow.driver, p.cpuMsPerFlow.postgres, p.cpuMsPerFlow.redis ?? NaN].map((n) => fmt(n, 3)).join(' / ')),
+    row('machine busy (cores)', (p) => fmt(p.machineBusyCores)),
+    '',
+  ];
+}
+
+function httpTable(results: BenchResults): string[] {
+  const node = results.http.find((phase) => phase.target === 'node-http');
+  const fastify = results.http.find((phase) => phase.target === 'fastify');
+  const { settings } = results;
+  const lines = [
+    `| HTTP, autocannon ${settings.connections} connections, median of ${settings.httpRounds} rounds of ${round(settings.httpSeconds / settings.httpRounds, 1)} s | req/s | p50 / p99 ms | vs node:http | vs Fastify | server CPU per request ms | Postgres CPU per request ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const phase of results.http) {
+    const vs = (ceiling: HttpPhase | undefined) => (ceiling ? `${Math.round((100 * phase.reqPerSec) / ceiling.reqPerSec)}%` : '');
+    const failures = phase.non2xx + phase.errors > 0 ? ` (${phase.non2xx} non-2xx, ${phase.errors} errors)` : '';
+    lines.push(
+      `| ${phase.name}${failures} | ${phase.reqPerSec} | ${phase.latencyMs.p50} / ${phase.latencyMs.p99} | ${vs(node)} | ${vs(fastify)} | ${fmt(phase.cpuMsPerRequest.server, 4)} | ${fmt(phase.cpuMsPerRequest.postgres, 4)} |`,
+    );
+  }
+  return lines;
+}
+
+function seededTable(results: BenchResults): string[] {
+  const seeded = results.seeded;
+  if (!seeded) return [];
+  const { seed } = seeded;
+  type Figures = { cpu: CpuPerOp; p50: number; p99: number; perSec: number };
+  const ofPhase = (phase: OperationPhase | undefined): Figures | undefined => phase && { cpu: phase.cpuMsPerOp, p50: phase.latencyMs.p50, p99: phase.latencyMs.p99, perSec: phase.perSec };
+  const ofHttp = (phase: HttpPhase | undefined): Figures | undefined => phase && { cpu: phase.cpuMsPerRequest, p50: phase.latencyMs.p50, p99: phase.latencyMs.p99, perSec: phase.reqPerSec };
+  const pairs: Array<[string, Figures | undefined, Figures | undefined]> = [
+    ...OPERATIONS.map((operation): [string, Figures | undefined, Figures | undefined] => {
+      const find = (phases: readonly OperationPhase[]) => phases.find((phase) => phase.operation === operation && phase.server === 'roost');
+      return [operation, ofPhase(find(results.operations)), ofPhase(find(seeded.operations))];
+    }),
+    ...(['roost-me', 'roost-jwks'] as const).map((target): [string, Figures | undefined, Figures | undefined] => [
+      target === 'roost-me' ? 'GET /me' : 'GET /.well-known/jwks.json',
+      ofHttp(results.http.find((phase) => phase.target === target)),
+      ofHttp(seeded.http.find((phase) => phase.target === target)),
+    ]),
+  ];
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || a <= 0 ? '–' : `${fmt(b / a, 2)}×`);
+  return [
+    `| roost, empty database → ${seed.users.toLocaleString('en')} users, ${seed.sessions.toLocaleString('en')} sessions, ${seed.spentTokens.toLocaleString('en')} spent tokens (${seed.databaseMb} MB, seeded in ${seed.seconds} s) | ops/s empty → seeded | roost CPU ms/op empty → seeded | ratio | Postgres CPU ms/op empty → seeded | ratio | p50 / p99 ms empty → seeded |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...pairs.map(
+      ([name, empty, full]) =>
+        `| ${name} | ${empty?.perSec ?? '–'} → ${full?.perSec ?? '–'} | ${fmt(empty?.cpu.server ?? NaN, 3)} → ${fmt(full?.cpu.server ?? NaN, 3)} | ${ratio(empty?.cpu.server, full?.cpu.server)} | ` +
+        `${fmt(empty?.cpu.postgres ?? NaN, 3)} → ${fmt(full?.cpu.postgres ?? NaN, 3)} | ${ratio(empty?.cpu.postgres, full?.cpu.postgres)} | ` +
+        `${fmt(empty?.p50 ?? NaN)} / ${fmt(empty?.p99 ?? NaN)} → ${fmt(full?.p50 ?? NaN)} / ${fmt(full?.p99 ?? NaN)} |`,
+    ),
+  ];
 }
 
 export const BENCH_START = '<!-- bench:start -->';

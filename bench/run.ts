@@ -1,34 +1,49 @@
-// `npm run bench`: how fast is a sign-in, and what bounds it. Starts the
-// lean provider, a fresh database and roost in production mode, drives
-// complete sign-ins at several concurrencies, measures the JWKS and /me
-// against bare node:http and Fastify servers, and writes bench/results/.
-// Options: --duration S (per flow phase, default 10), --latency MS[,MS…]
+// `npm run bench`: what each operation of a session's life costs, and what
+// bounds it. Starts the lean provider, a fresh database and roost in
+// production mode; drives complete sign-ins at several concurrencies; then
+// the operations of a session (sign-in, code sign-in with its redemption,
+// refresh chains) against roost and against its floor, measured in the same
+// run (floor.ts); the JWKS and /me beside bare node:http, Fastify and the
+// floor; counts each operation's Postgres round trips and Redis commands on
+// the wire; optionally fills the database and measures again; writes
+// bench/results/.
+// Options: --duration S (per timed phase, default 10), --latency MS[,MS…]
 // (added provider latency, default 0,50), --concurrency N[,N…] (default
-// 1,16,64), --http-duration S (per HTTP target, in 3 rounds; default 9),
-// --connections N (default 50), --out DIR (default bench/results),
-// --update-readme (rewrite the results table in docs/performance.md).
+// 1,16,64), --operation-concurrency N (default 16), --http-duration S (per
+// HTTP target, in 3 rounds; default 9), --connections N (default 50),
+// --census N (operations counted on the wire, default 20; 0: none),
+// --seed-users N (fill the database with N users and 5 N sessions, then
+// measure again; default 0), --out DIR (default bench/results),
+// --update-readme (rewrite the results in docs/performance.md).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { runFlows, type FlowSample } from './flow-driver.js';
-import { measureHttp, type HttpLoadResult } from './http-load.js';
+import { takeCensus, type CensusServer } from './census.js';
+import { runFlows } from './flow-driver.js';
+import { measureHttpPhases, type HttpTargetSpec } from './http-phases.js';
 import { LATENCY_PATH, TIMES_PATH, type ProviderTimes } from './load-provider.js';
-import { machineCpu, processCpu, processCpuMs, processesCpuMs, processMemory, type Memory } from './proc.js';
-import { createBenchDatabase, freePort, startHelper, startRoost, type BenchDatabase, type Helper, type RoostProcess } from './processes.js';
-import { renderMarkdown, updateBenchSection, type BenchResults, type FlowPhase, type HttpPhase } from './report.js';
-import { median, round, summarize } from './stats.js';
+import { describeOperation, flowPhase, measureRefreshes, measureSignIns, signInFromMatrix, tokenVerifier, warmUp, type PhaseSettings, type Target } from './phases.js';
+import { machineCpu, processCpuMs, processMemory, type Memory } from './proc.js';
+import { createBenchDatabase, freePort, startHelper, startRoost, type Helper, type RoostProcess } from './processes.js';
+import { renderMarkdown, updateBenchSection } from './report.js';
+import type { BenchResults, CensusEntry, FlowPhase, HttpPhase, OperationPhase, SeededResults } from './results.js';
+import { seedDatabase } from './seed.js';
+import { idleRates, takeSnapshot } from './snapshots.js';
+import { median, round } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     latency: { type: 'string', default: '0,50' },
     concurrency: { type: 'string', default: '1,16,64' },
+    'operation-concurrency': { type: 'string', default: '16' },
     'http-duration': { type: 'string', default: '9' },
     connections: { type: 'string', default: '50' },
+    census: { type: 'string', default: '20' },
+    'seed-users': { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results' },
     'update-readme': { type: 'boolean', default: false },
   },
@@ -37,22 +52,37 @@ const numbers = (text: string) => text.split(',').map((item) => Number(item.trim
 const FLOW_SECONDS = Number(args.duration);
 const LATENCIES = numbers(args.latency);
 const CONCURRENCIES = numbers(args.concurrency);
+const OPERATION_CONCURRENCY = Number(args['operation-concurrency']);
 const HTTP_SECONDS = Number(args['http-duration']);
 const CONNECTIONS = Number(args.connections);
-if ([FLOW_SECONDS, HTTP_SECONDS, CONNECTIONS, ...LATENCIES, ...CONCURRENCIES].some((n) => !Number.isFinite(n) || n < 0) || FLOW_SECONDS > 60 || HTTP_SECONDS > 60) {
-  throw new Error('durations must be 0–60 s; latencies, concurrencies and connections non-negative numbers');
+const CENSUS_OPERATIONS = Number(args.census);
+const SEED_USERS = Number(args['seed-users']);
+if (
+  [FLOW_SECONDS, HTTP_SECONDS, CONNECTIONS, CENSUS_OPERATIONS, SEED_USERS, ...LATENCIES, ...CONCURRENCIES].some((n) => !Number.isInteger(n) || n < 0) ||
+  !(OPERATION_CONCURRENCY >= 1) ||
+  FLOW_SECONDS > 60 ||
+  HTTP_SECONDS > 60
+) {
+  throw new Error('durations must be 0–60 s; latencies, concurrencies, connections, --census and --seed-users whole non-negative numbers, --operation-concurrency at least 1');
 }
 
 const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // A Redis database of its own: nothing is ever flushed, flows are taken or expire.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
 const APP_ORIGIN = 'http://app.bench.test';
+const RETURN_TO = `${APP_ORIGIN}/signed-in`;
 const CONSUMER_KEY = 'bench-consumer-key';
 const CONSUMER_SECRET = randomBytes(16).toString('hex');
+const COOKIE_SECRET_HEX = randomBytes(32).toString('hex');
+const ENCRYPTION_KEY_HEX = randomBytes(32).toString('hex');
+const logPath = path.join(os.tmpdir(), `roost-bench-${process.pid}.log`);
 // Long enough for V8 to compile the hot paths: a server's steady state is what counts.
 const WARMUP_MS = 5000;
-// The HTTP targets take turns, so a burst of other work on the machine hits them all alike.
 const HTTP_ROUNDS = 3;
+const TIMEOUT_MS = 10_000;
+// roost's defaults, which the floor follows.
+const SESSION_IDLE_SECONDS = 7 * 86400;
+const DATABASE_POOL_SIZE = 10;
 
 const cleanups: Array<() => Promise<void>> = [];
 const cleanup = async () => {
@@ -67,27 +97,26 @@ async function main(): Promise<void> {
   const runStarted = performance.now();
   const loadBefore = os.loadavg();
   // The load average trails by minutes; what the cores do right now says whether the machine is quiet.
+  const redisProbe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redisProbe.connect();
+  cleanups.push(async () => void (await redisProbe.quit()));
+  const redisPid = await redisProcessId(redisProbe);
   const idleBefore = machineCpu();
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const idleAfter = machineCpu();
-  const busyCoresBefore = round((idleAfter.busyMs - idleBefore.busyMs) / 2000, 2);
-  say(`roost benchmark: ${busyCoresBefore} cores busy with other work, load average ${loadBefore.map((n) => n.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
+  const idleNoise = await idleRates(redisPid, 2000);
+  const busyCoresBefore = round((machineCpu().busyMs - idleBefore.busyMs) / 2000, 2);
+  say(
+    `roost benchmark: ${busyCoresBefore} cores busy with other work, load average ${loadBefore.map((n) => n.toFixed(2)).join(' ')} on ${os.cpus().length} cores; ` +
+      `idle postgres processes ${idleNoise.postgresMsPerSec} ms/s, redis-server ${idleNoise.redisMsPerSec ?? '–'} ms/s`,
+  );
 
   const db = await createBenchDatabase(ADMIN_DATABASE_URL);
   cleanups.push(() => db.drop());
-  const provider = await startHelper('provider', {
-    BENCH_CONSUMER_KEY: CONSUMER_KEY,
-    BENCH_CONSUMER_SECRET: CONSUMER_SECRET,
-    BENCH_LATENCY_MS: String(LATENCIES[0] ?? 0),
-  });
+  const provider = await startHelper('provider', { BENCH_CONSUMER_KEY: CONSUMER_KEY, BENCH_CONSUMER_SECRET: CONSUMER_SECRET, BENCH_LATENCY_MS: String(LATENCIES[0] ?? 0) });
   cleanups.push(() => provider.stop());
 
-  const port = await freePort();
-  const logPath = path.join(os.tmpdir(), `roost-bench-${process.pid}.log`);
-  // Kept when roost runs with extra Node flags (a profiling run), so their output can be read.
+  // Kept when roost runs with extra Node flags (a profiling run), so their output can be read, and when the run fails.
   if (process.env.BENCH_ROOST_NODE_ARGS) say(`roost's log: ${logPath}`);
-  else cleanups.push(async () => rmSync(logPath, { force: true }));
-  const roostEnv = {
+  const roostEnv = (port: number, urls: { databaseUrl: string; redisUrl: string }) => ({
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -95,22 +124,24 @@ async function main(): Promise<void> {
     TWITTER_CONSUMER_KEY: CONSUMER_KEY,
     TWITTER_CONSUMER_SECRET: CONSUMER_SECRET,
     TWITTER_API_URL: provider.url,
-    RETURN_TO_URLS: `${APP_ORIGIN}/signed-in`,
-    COOKIE_SECRET: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    // Every browser of the driver comes from one address: the limiter still counts each request in Redis, it never refuses one.
+    RETURN_TO_URLS: RETURN_TO,
+    COOKIE_SECRET: COOKIE_SECRET_HEX,
+    ENCRYPTION_KEY: ENCRYPTION_KEY_HEX,
+    DATABASE_URL: urls.databaseUrl,
+    REDIS_URL: urls.redisUrl,
+    // Every browser of the driver comes from one address: the limiters still count each request in Redis, they never refuse one.
     LOGIN_RATE_LIMIT: '1000000',
-  };
+    TOKEN_RATE_LIMIT: '1000000',
+  });
+  const env = roostEnv(await freePort(), { databaseUrl: db.url, redisUrl: REDIS_URL });
 
   // The first start creates the schema and the signing key; the next ones find them.
   say('starting roost (production mode, fresh database)…');
-  const first = await startRoost(roostEnv, logPath);
+  const first = await startRoost(env, logPath);
   await first.stop();
   const restarts: RoostProcess[] = [];
   for (let i = 0; i < 3; i++) {
-    const started = await startRoost(roostEnv, logPath);
+    const started = await startRoost(env, logPath);
     restarts.push(started);
     if (i < 2) await started.stop();
   }
@@ -128,47 +159,85 @@ async function main(): Promise<void> {
   };
   say(`ready in ${startup.medianReadyMs} ms (first start with migrations: ${startup.firstStartMs} ms); idle RSS ${idle.rssMb} MB`);
 
-  const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', roost.url));
-  const verifyToken = async (token: string) => {
-    const { payload } = await jwtVerify(token, jwks, { issuer: roost.url, algorithms: ['ES256'], typ: 'at+jwt' });
-    if (typeof payload.twitter_id !== 'string' || !/^\d+$/.test(payload.twitter_id) || typeof payload.sub !== 'string') {
-      throw Object.assign(new Error('unexpected claims'), { code: 'claims' });
-    }
-  };
-  const flowOptions = { roostUrl: roost.url, providerUrl: provider.url, returnTo: `${APP_ORIGIN}/signed-in`, timeoutMs: 10_000, verifyToken };
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  cleanups.push(async () => void (await redis.quit()));
-  const redisPid = await redisProcessId(redis);
+  const watched = { providerPid: provider.pid, backendPids: db.backendPids, redisPid };
+  const roostTarget: Target = { server: 'roost', url: roost.url, pid: roost.pid, verifyToken: tokenVerifier(roost.url) };
+  const phaseSettings: PhaseSettings = { providerUrl: provider.url, returnTo: RETURN_TO, concurrency: OPERATION_CONCURRENCY, durationMs: FLOW_SECONDS * 1000, timeoutMs: TIMEOUT_MS, watched };
+  const flowOptions = { serverUrl: roost.url, providerUrl: provider.url, returnTo: RETURN_TO, timeoutMs: TIMEOUT_MS, verifyToken: roostTarget.verifyToken };
 
   say(`warming up for ${WARMUP_MS / 1000} s…`);
-  await runFlows({ ...flowOptions, concurrency: Math.max(...CONCURRENCIES), durationMs: WARMUP_MS });
+  await runFlows({ ...flowOptions, concurrency: Math.max(...CONCURRENCIES, OPERATION_CONCURRENCY), durationMs: WARMUP_MS });
   await takeProviderTimes(provider);
 
+  // The sign-in matrix: each concurrency with the provider answering at once, then late.
   const flows: FlowPhase[] = [];
   let lastToken: string | undefined;
   for (const latencyMs of LATENCIES) {
     await setProviderLatency(provider, latencyMs);
     for (const concurrency of CONCURRENCIES) {
-      const before = await snapshot(roost, provider, db, redisPid);
+      const before = await takeSnapshot({ ...watched, serverPid: roost.pid });
       const run = await runFlows({ ...flowOptions, concurrency, durationMs: FLOW_SECONDS * 1000 });
-      const after = await snapshot(roost, provider, db, redisPid);
-      const times = await takeProviderTimes(provider);
-      const phase = flowPhase(concurrency, latencyMs, run.samples, run.errors, run.elapsedMs, times, before, after);
+      const after = await takeSnapshot({ ...watched, serverPid: roost.pid });
+      const phase = flowPhase(concurrency, latencyMs, run, await takeProviderTimes(provider), before, after);
       flows.push(phase);
       lastToken = run.samples.at(-1)?.accessToken ?? lastToken;
       say(
         `flows c=${concurrency} latency=${latencyMs} ms: ${phase.flowsPerSec}/s, ${phase.errorCount} errors, ` +
           `flow p50 ${phase.latencyMs.flow.p50} p99 ${phase.latencyMs.flow.p99} ms, roost own p50 ${phase.latencyMs.roostOwn.p50} p99 ${phase.latencyMs.roostOwn.p99} ms, ` +
-          `roost CPU ${phase.cpuMsPerFlow.roost} ms/flow`,
+          `roost CPU ${phase.cpuMsPerFlow.server} ms/flow`,
       );
     }
   }
+  await setProviderLatency(provider, 0);
   const afterFlows = processMemory(roost.pid);
-  const http = HTTP_SECONDS > 0 ? await measureHttpPhases(roost, lastToken) : [];
+
+  // The operations of a session's life, roost and its floor in turn.
+  const floor = await startFloor(provider, db.url);
+  cleanups.push(() => floor.stop());
+  const floorTarget: Target = { server: 'floor', url: floor.url, pid: floor.pid, verifyToken: tokenVerifier(floor.url) };
+  say('warming up the code mode and refreshes on roost, and every path of the floor…');
+  for (const target of [roostTarget, floorTarget]) await warmUp(target, phaseSettings, target === floorTarget);
+  const operations: OperationPhase[] = [];
+  const matrixSignIn = flows.find((phase) => phase.concurrency === OPERATION_CONCURRENCY && phase.providerLatencyMs === 0);
+  operations.push(matrixSignIn ? signInFromMatrix(matrixSignIn) : await measureSignIns(roostTarget, phaseSettings, 'fragment'));
+  operations.push(await measureSignIns(floorTarget, phaseSettings, 'fragment'));
+  for (const target of [roostTarget, floorTarget]) operations.push(await measureSignIns(target, phaseSettings, 'code'));
+  for (const target of [roostTarget, floorTarget]) operations.push((await measureRefreshes(target, phaseSettings)).phase);
+  for (const phase of operations.slice(1)) say(describeOperation(phase));
+
+  const floorToken = (await runFlows({ ...flowOptions, serverUrl: floor.url, verifyToken: floorTarget.verifyToken, concurrency: 1, durationMs: 10_000, flowsPerBrowser: 1 })).samples[0]?.accessToken;
+  const http = HTTP_SECONDS > 0 ? await measureHttp(roost, floor, lastToken, floorToken, watched) : [];
   const end = processMemory(roost.pid);
   if (process.env.BENCH_ROOST_NODE_ARGS) say(readFileSync(`/proc/${roost.pid}/status`, 'utf8').split('\n').filter((line) => /^(Vm|Rss)/.test(line)).join('\n'));
-  const leftoverFlows = await countKeys(redis, 'roost:flow:*');
+
+  const census: CensusEntry[] = [];
+  if (CENSUS_OPERATIONS > 0) {
+    say(`counting round trips and commands over ${CENSUS_OPERATIONS} of each operation…`);
+    const settings = { databaseUrl: db.url, redisUrl: REDIS_URL, providerUrl: provider.url, returnTo: RETURN_TO, operations: CENSUS_OPERATIONS, timeoutMs: TIMEOUT_MS };
+    census.push(...(await takeCensus('roost', (urls) => startCensusRoost(roostEnv, urls, logPath), settings)));
+    census.push(...(await takeCensus('floor', (urls) => startCensusFloor(provider, urls), settings)));
+    for (const entry of census) say(`${entry.server} ${entry.operation}: ${entry.postgresRoundTrips} Postgres round trips, ${entry.redisCommands} Redis commands`);
+  }
+
+  let seeded: SeededResults | undefined;
+  if (SEED_USERS > 0) {
+    say(`seeding ${SEED_USERS} users and ${5 * SEED_USERS} sessions…`);
+    const seed = await seedDatabase(db.url, {
+      users: SEED_USERS,
+      now: new Date(),
+      idleSeconds: SESSION_IDLE_SECONDS,
+      progress: (users) => say(`  ${users} users`),
+    });
+    say(`seeded in ${seed.seconds} s; the database is ${seed.databaseMb} MB`);
+    await warmUp(roostTarget, phaseSettings, true);
+    const again: OperationPhase[] = [];
+    again.push(await measureSignIns(roostTarget, phaseSettings, 'fragment'));
+    again.push(await measureSignIns(roostTarget, phaseSettings, 'code'));
+    again.push((await measureRefreshes(roostTarget, phaseSettings)).phase);
+    for (const phase of again) say(`seeded: ${describeOperation(phase)}`);
+    const seededHttp = HTTP_SECONDS > 0 ? await measureHttp(roost, undefined, lastToken, undefined, watched) : [];
+    seeded = { seed, operations: again, http: seededHttp };
+  }
+  const leftoverFlows = await countKeys(redisProbe, 'roost:flow:*');
 
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -179,27 +248,45 @@ async function main(): Promise<void> {
       memoryGb: round(os.totalmem() / 1024 ** 3, 1),
       node: process.version,
       busyCoresBefore,
+      idleNoise,
       loadavgBefore: loadBefore.map((n) => round(n, 2)),
       loadavgAfter: os.loadavg().map((n) => round(n, 2)),
     },
-    settings: { flowSeconds: FLOW_SECONDS, warmupSeconds: WARMUP_MS / 1000, latenciesMs: LATENCIES, concurrencies: CONCURRENCIES, httpSeconds: HTTP_SECONDS, httpRounds: HTTP_ROUNDS, connections: CONNECTIONS, providerUsers: 10_000 },
+    settings: {
+      flowSeconds: FLOW_SECONDS,
+      warmupSeconds: WARMUP_MS / 1000,
+      latenciesMs: LATENCIES,
+      concurrencies: CONCURRENCIES,
+      operationConcurrency: OPERATION_CONCURRENCY,
+      httpSeconds: HTTP_SECONDS,
+      httpRounds: HTTP_ROUNDS,
+      connections: CONNECTIONS,
+      providerUsers: 10_000,
+      seedUsers: SEED_USERS,
+    },
     startup,
     memory: { idle, afterFlows, end, peakRssMb: end.peakRssMb },
     flows,
+    operations,
     http,
+    census,
+    ...(seeded ? { seeded } : {}),
     leftoverFlowsInRedis: leftoverFlows,
     runSeconds: 0,
   };
   await cleanup();
+  if (!process.env.BENCH_ROOST_NODE_ARGS) rmSync(logPath, { force: true });
   results.runSeconds = round((performance.now() - runStarted) / 1000, 1);
 
   const outDir = path.resolve(args.out);
   mkdirSync(outDir, { recursive: true });
+  // A seeded run is written beside the default one, not over it.
+  const base = SEED_USERS > 0 ? `bench-seed-${SEED_USERS}` : 'bench';
   const markdown = renderMarkdown(results);
-  writeFileSync(path.join(outDir, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(path.join(outDir, 'bench.md'), markdown);
+  writeFileSync(path.join(outDir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(outDir, `${base}.md`), markdown);
   say(`\n${markdown}`);
-  say(`written: ${path.relative(process.cwd(), path.join(outDir, 'bench.json'))}, ${path.relative(process.cwd(), path.join(outDir, 'bench.md'))}`);
+  say(`written: ${path.relative(process.cwd(), path.join(outDir, `${base}.json`))}, ${path.relative(process.cwd(), path.join(outDir, `${base}.md`))}`);
   if (args['update-readme']) {
     const page = path.resolve('docs', 'performance.md');
     writeFileSync(page, updateBenchSection(readFileSync(page, 'utf8'), markdown));
@@ -207,152 +294,63 @@ async function main(): Promise<void> {
   }
 }
 
-/** JWKS and /me with autocannon, beside bare node:http and Fastify servers sending the same bytes. */
-async function measureHttpPhases(roost: RoostProcess, token: string | undefined): Promise<HttpPhase[]> {
-  // The JWKS bytes roost serves, so the ceilings send exactly the same.
-  const jwksAnswer = await fetch(new URL('/.well-known/jwks.json', roost.url));
-  const ceilingBody = JSON.stringify({
-    body: await jwksAnswer.text(),
-    contentType: jwksAnswer.headers.get('content-type') ?? 'application/json',
-    cacheControl: jwksAnswer.headers.get('cache-control') ?? 'no-store',
+async function startFloor(provider: Helper, databaseUrl: string, redisUrl = REDIS_URL): Promise<Helper> {
+  return startHelper('floor', {
+    BENCH_DATABASE_URL: databaseUrl,
+    BENCH_REDIS_URL: redisUrl,
+    BENCH_PROVIDER_URL: provider.url,
+    BENCH_CONSUMER_KEY: CONSUMER_KEY,
+    BENCH_CONSUMER_SECRET: CONSUMER_SECRET,
+    BENCH_RETURN_TO: RETURN_TO,
+    BENCH_POOL_SIZE: String(DATABASE_POOL_SIZE),
   });
-  const nodeHttp = await startHelper('node-http', { BENCH_CEILING_BODY: ceilingBody });
-  cleanups.push(() => nodeHttp.stop());
-  const fastify = await startHelper('fastify', { BENCH_CEILING_BODY: ceilingBody });
-  cleanups.push(() => fastify.stop());
+}
+
+async function startCensusRoost(
+  roostEnv: (port: number, urls: { databaseUrl: string; redisUrl: string }) => Record<string, string>,
+  urls: { databaseUrl: string; redisUrl: string },
+  logPath: string,
+): Promise<CensusServer> {
+  const instance = await startRoost(roostEnv(await freePort(), urls), logPath);
+  return { url: instance.url, verifyToken: tokenVerifier(instance.url), stop: () => instance.stop() };
+}
+
+async function startCensusFloor(provider: Helper, urls: { databaseUrl: string; redisUrl: string }): Promise<CensusServer> {
+  const instance = await startFloor(provider, urls.databaseUrl, urls.redisUrl);
+  return { url: instance.url, verifyToken: tokenVerifier(instance.url), stop: () => instance.stop() };
+}
+
+/** JWKS and /me with autocannon, beside bare node:http and Fastify servers sending the same bytes, and the floor's /me. */
+async function measureHttp(
+  roost: RoostProcess,
+  floor: Helper | undefined,
+  token: string | undefined,
+  floorToken: string | undefined,
+  watched: PhaseSettings['watched'],
+): Promise<HttpPhase[]> {
   if (token === undefined) throw new Error('no sign-in completed, so there is no token for /me');
-  const targets: Array<{ name: string; url: string; pid: number; headers?: Record<string, string> }> = [
-    { name: 'node:http, same bytes as the JWKS', url: `${nodeHttp.url}/.well-known/jwks.json`, pid: nodeHttp.pid },
-    { name: 'Fastify, same bytes as the JWKS', url: `${fastify.url}/.well-known/jwks.json`, pid: fastify.pid },
-    { name: 'roost GET /.well-known/jwks.json', url: `${roost.url}/.well-known/jwks.json`, pid: roost.pid },
-    { name: 'roost GET /me', url: `${roost.url}/me`, pid: roost.pid, headers: { authorization: `Bearer ${token}` } },
-  ];
-  for (const target of targets) await measureHttp({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, durationS: 1 });
-  const tallies = targets.map((target) => ({ target, results: [] as HttpLoadResult[], cpuMs: 0, loadavg1: [] as number[], rssAfterMb: [] as number[] }));
-  for (let round = 0; round < HTTP_ROUNDS; round++) {
-    for (const tally of tallies) {
-      const { url, pid, headers } = tally.target;
-      const cpuBefore = processCpuMs(pid);
-      tally.loadavg1.push(os.loadavg()[0] as number);
-      tally.results.push(await measureHttp({ url, headers: headers ?? {}, connections: CONNECTIONS, durationS: HTTP_SECONDS / HTTP_ROUNDS }));
-      tally.cpuMs += processCpuMs(pid) - cpuBefore;
-      if (pid === roost.pid) tally.rssAfterMb.push(processMemory(pid).rssMb);
-    }
-  }
-  const http = tallies.map(({ target, results, cpuMs, loadavg1, rssAfterMb }): HttpPhase => {
-    // The median round speaks for the target; requests, failures and CPU count over all rounds.
-    const middle = [...results].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(results.length / 2)] as HttpLoadResult;
-    const sum = (pick: (result: HttpLoadResult) => number) => results.reduce((total, result) => total + pick(result), 0);
-    const phase: HttpPhase = {
-      name: target.name,
-      ...middle,
-      requests: sum((r) => r.requests),
-      non2xx: sum((r) => r.non2xx),
-      errors: sum((r) => r.errors),
-      timeouts: sum((r) => r.timeouts),
-      roundsReqPerSec: results.map((r) => r.reqPerSec),
-      serverCpuMsPerRequest: round(cpuMs / Math.max(1, sum((r) => r.requests)), 4),
-      loadavg1: round(Math.max(...loadavg1), 2),
-      ...(rssAfterMb.length > 0 ? { roostRssAfterMb: rssAfterMb } : {}),
-    };
-    say(
-      `${target.name}: ${phase.reqPerSec} req/s (rounds ${phase.roundsReqPerSec.join(', ')}), p50 ${phase.latencyMs.p50} ms, p99 ${phase.latencyMs.p99} ms, ` +
-        `non-2xx ${phase.non2xx}, errors ${phase.errors}${rssAfterMb.length > 0 ? `, roost RSS after each round ${rssAfterMb.join(', ')} MB` : ''}`,
+  const targets: HttpTargetSpec[] = [];
+  if (floor) {
+    // The JWKS bytes roost serves, so the ceilings send exactly the same.
+    const jwksAnswer = await fetch(new URL('/.well-known/jwks.json', roost.url));
+    const ceilingBody = JSON.stringify({
+      body: await jwksAnswer.text(),
+      contentType: jwksAnswer.headers.get('content-type') ?? 'application/json',
+      cacheControl: jwksAnswer.headers.get('cache-control') ?? 'no-store',
+    });
+    const nodeHttp = await startHelper('node-http', { BENCH_CEILING_BODY: ceilingBody });
+    cleanups.push(() => nodeHttp.stop());
+    const fastify = await startHelper('fastify', { BENCH_CEILING_BODY: ceilingBody });
+    cleanups.push(() => fastify.stop());
+    targets.push(
+      { target: 'node-http', name: 'node:http, same bytes as the JWKS', url: `${nodeHttp.url}/.well-known/jwks.json`, pid: nodeHttp.pid },
+      { target: 'fastify', name: 'Fastify, same bytes as the JWKS', url: `${fastify.url}/.well-known/jwks.json`, pid: fastify.pid },
     );
-    return phase;
-  });
-  return http;
-}
-
-interface Snapshot {
-  readonly at: number;
-  readonly roostCpu: number;
-  readonly roostSystemCpu: number;
-  readonly providerCpu: number;
-  readonly driverCpu: number;
-  readonly postgresCpu: Map<number, number>;
-  readonly redisCpu: number | undefined;
-  readonly machine: { busyMs: number; totalMs: number };
-  readonly loadavg1: number;
-}
-
-async function snapshot(roost: RoostProcess, provider: Helper, db: BenchDatabase, redisPid: number | undefined): Promise<Snapshot> {
-  const backends = await db.backendPids();
-  const usage = process.cpuUsage();
-  const roostCpu = processCpu(roost.pid);
-  return {
-    at: performance.now(),
-    roostCpu: roostCpu.userMs + roostCpu.systemMs,
-    roostSystemCpu: roostCpu.systemMs,
-    providerCpu: processCpuMs(provider.pid),
-    driverCpu: (usage.user + usage.system) / 1000,
-    postgresCpu: new Map(backends.map((pid) => [pid, processesCpuMs([pid])])),
-    redisCpu: redisPid === undefined ? undefined : safe(() => processCpuMs(redisPid)),
-    machine: machineCpu(),
-    loadavg1: os.loadavg()[0] as number,
-  };
-}
-
-function flowPhase(
-  concurrency: number,
-  latencyMs: number,
-  samples: FlowSample[],
-  errors: Record<string, number>,
-  elapsedMs: number,
-  times: Record<string, ProviderTimes>,
-  before: Snapshot,
-  after: Snapshot,
-): FlowPhase {
-  const completed = samples.length;
-  const per = (ms: number) => round(ms / Math.max(1, completed), 3);
-  // Backends that appeared during the phase started from zero.
-  let postgres = 0;
-  for (const [pid, cpu] of after.postgresCpu) postgres += cpu - (before.postgresCpu.get(pid) ?? 0);
-  const roostOwn: number[] = [];
-  const loginOwn: number[] = [];
-  const callbackOwn: number[] = [];
-  const providerShare: number[] = [];
-  for (const sample of samples) {
-    const provider = times[sample.requestToken];
-    if (provider === undefined) continue;
-    const login = sample.login - provider.requestToken;
-    const callback = sample.callback - provider.accessToken - provider.verifyCredentials;
-    loginOwn.push(login);
-    callbackOwn.push(callback);
-    roostOwn.push(login + callback);
-    providerShare.push(provider.requestToken + provider.accessToken + provider.verifyCredentials + sample.authenticate);
   }
-  const wallMs = after.at - before.at;
-  return {
-    concurrency,
-    providerLatencyMs: latencyMs,
-    seconds: round(elapsedMs / 1000, 2),
-    completed,
-    flowsPerSec: Math.round((completed * 1000) / elapsedMs),
-    errorCount: Object.values(errors).reduce((sum, n) => sum + n, 0),
-    errors,
-    latencyMs: {
-      flow: summarize(samples.map((s) => s.total)),
-      login: summarize(samples.map((s) => s.login)),
-      authenticate: summarize(samples.map((s) => s.authenticate)),
-      callback: summarize(samples.map((s) => s.callback)),
-      verify: summarize(samples.map((s) => s.verify)),
-      provider: summarize(providerShare),
-      roostOwn: summarize(roostOwn),
-      roostOwnLogin: summarize(loginOwn),
-      roostOwnCallback: summarize(callbackOwn),
-    },
-    cpuMsPerFlow: {
-      roost: per(after.roostCpu - before.roostCpu),
-      roostKernel: per(after.roostSystemCpu - before.roostSystemCpu),
-      provider: per(after.providerCpu - before.providerCpu),
-      driver: per(after.driverCpu - before.driverCpu),
-      postgres: per(postgres),
-      redis: after.redisCpu === undefined || before.redisCpu === undefined ? null : per(after.redisCpu - before.redisCpu),
-    },
-    machineBusyCores: round((after.machine.busyMs - before.machine.busyMs) / wallMs, 2),
-    loadavg1: [round(before.loadavg1, 2), round(after.loadavg1, 2)],
-  };
+  targets.push({ target: 'roost-jwks', name: 'roost GET /.well-known/jwks.json', url: `${roost.url}/.well-known/jwks.json`, pid: roost.pid, rss: true });
+  targets.push({ target: 'roost-me', name: 'roost GET /me', url: `${roost.url}/me`, pid: roost.pid, headers: { authorization: `Bearer ${token}` }, rss: true });
+  if (floor && floorToken) targets.push({ target: 'floor-me', name: 'floor GET /me', url: `${floor.url}/me`, pid: floor.pid, headers: { authorization: `Bearer ${floorToken}` } });
+  return measureHttpPhases(targets, { connections: CONNECTIONS, rounds: HTTP_ROUNDS, seconds: HTTP_SECONDS, watched, say });
 }
 
 async function takeProviderTimes(provider: Helper): Promise<Record<string, ProviderTimes>> {
@@ -368,7 +366,13 @@ async function setProviderLatency(provider: Helper, ms: number): Promise<void> {
 async function redisProcessId(redis: Redis): Promise<number | undefined> {
   const info = await redis.info('server');
   const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
-  return Number.isInteger(pid) && safe(() => processCpuMs(pid)) !== undefined ? pid : undefined;
+  try {
+    processCpuMs(pid);
+    return pid;
+  } catch {
+    // Another machine's, or not readable: Redis's CPU is not measured.
+    return undefined;
+  }
 }
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
@@ -382,14 +386,6 @@ async function countKeys(redis: Redis, pattern: string): Promise<number> {
   return count;
 }
 
-function safe<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
-}
-
 function commandLine(): string {
   const extra = process.argv.slice(2).join(' ');
   return `npm run bench${extra ? ` -- ${extra}` : ''}`;
@@ -399,6 +395,7 @@ export type { Memory };
 
 main().catch(async (error: unknown) => {
   console.error(error);
+  console.error(`roost's log: ${logPath}`);
   await cleanup();
   process.exit(1);
 });

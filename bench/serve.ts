@@ -1,8 +1,9 @@
 // Entry of the helper processes the benchmark starts, each in its own
-// process so its CPU time is its own: `serve.ts provider|node-http|fastify`.
+// process so its CPU time is its own: `serve.ts provider|node-http|fastify|floor`.
 // Listens on a free loopback port and sends { url } to the parent over IPC.
 import type { AddressInfo } from 'node:net';
 import { createFastifyCeiling, createNodeHttpCeiling, type CeilingBody } from './ceilings.js';
+import { createFloor } from './floor.js';
 import { createLoadProvider } from './load-provider.js';
 
 const role = process.argv[2];
@@ -26,6 +27,21 @@ if (role === 'provider') {
   const app = createFastifyCeiling(ceiling());
   await app.listen({ host, port: 0 });
   tell((app.server.address() as AddressInfo).port);
+} else if (role === 'floor') {
+  const floor = await createFloor({
+    databaseUrl: process.env.BENCH_DATABASE_URL ?? '',
+    redisUrl: process.env.BENCH_REDIS_URL ?? '',
+    providerUrl: process.env.BENCH_PROVIDER_URL ?? '',
+    consumerKey: process.env.BENCH_CONSUMER_KEY ?? '',
+    consumerSecret: process.env.BENCH_CONSUMER_SECRET ?? '',
+    returnTo: process.env.BENCH_RETURN_TO ?? '',
+    poolSize: Number(process.env.BENCH_POOL_SIZE ?? 10),
+  });
+  floor.server.listen(0, host, () => {
+    const { port } = floor.server.address() as AddressInfo;
+    floor.setPublicUrl(`http://${host}:${port}`);
+    tell(port);
+  });
 } else {
   process.stderr.write(`serve.ts: unknown role ${String(role)}\n`);
   process.exit(2);
