@@ -130,10 +130,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** What the operator's commands read: each checks only the variables it uses. */
 export type DatabaseCommandConfig = Pick<Config, 'databaseUrl' | 'databaseTimeoutMs' | 'dataDir'>;
 export type KeysCommandConfig = DatabaseCommandConfig &
-  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl'> & {
-    /** WEBHOOK_URL is set: the audit events of a key change go to the webhook's outbox too. */
-    readonly webhooks: boolean;
-  };
+  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl' | 'webhook'>;
 export type SessionsCommandConfig = DatabaseCommandConfig & Pick<Config, 'sessionTtl' | 'sessionIdleTtl' | 'sessionRetention'>;
 
 /** Reads variables from env, collecting every problem instead of stopping at the first. */
@@ -446,7 +443,8 @@ export function loadKeysCommandConfig(env: Env): KeysCommandConfig {
       'ENCRYPTION_KEY is required when DATABASE_URL is set: the keys this command writes must open on every replica, so give it the ENCRYPTION_KEY they run with',
     );
   }
-  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader), webhooks: reader.read('WEBHOOK_URL') !== undefined });
+  // With a webhook set, the audit events of a key change go to its outbox too.
+  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader), webhook: readOperatorTools(reader).webhook });
 }
 
 /** npm run sessions: the database and the session times. */

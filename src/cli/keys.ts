@@ -38,7 +38,7 @@ try {
         onKeyEvent: (event) =>
           createAuditWriter({
             now: Date.now,
-            webhooks: config.webhooks,
+            webhooks: config.webhook !== undefined,
             onWriteFailed: (error) => process.stderr.write(`roost keys: the audit event could not be stored: ${error instanceof Error ? error.message : String(error)}\n`),
             onDetailRefused: () => undefined,
           }).record(db, { type: event.type, outcome: 'success', detail: { kid: event.kid, alg: event.alg ?? null, by: 'keys command' } }),

@@ -12,7 +12,7 @@ export interface Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly signInsStarted: Counter;
   readonly signInsCompleted: Counter;
-  /** reason: cancelled (at X), or email_required (TWITTER_EMAIL=required and X had no confirmed email). */
+  /** reason: cancelled (at X), email_required (TWITTER_EMAIL=required and X had no confirmed email), suspended (banned), hook_refused (the sign-in hook said no). */
   readonly signInsDenied: Counter<'reason'>;
   /** step: start (GET /login) or finish (the callback); reason: the error code. */
   readonly signInsFailed: Counter<'step' | 'reason'>;
@@ -66,7 +66,7 @@ export function createMetrics(): Metrics {
     signInsCompleted: new Counter({ name: 'roost_sign_ins_completed_total', help: 'Sign-ins that ended with a token', registers }),
     signInsDenied: new Counter({
       name: 'roost_sign_ins_denied_total',
-      help: 'Sign-ins refused: cancelled by the user at X, or without the email TWITTER_EMAIL=required asks for',
+      help: 'Sign-ins refused: cancelled by the user at X, without the email TWITTER_EMAIL=required asks for, a suspended account, or refused by the sign-in hook',
       labelNames: ['reason'],
       registers,
     }),

@@ -72,7 +72,11 @@ async function browserTests(): Promise<void> {
   }
   /** The page with no one signed in, whatever a test before left behind. */
   async function loadSignedOut(): Promise<void> {
+    // Other tabs of a test before could refresh, and store a token again, after the clear.
+    for (const other of context.pages()) if (other !== page) await other.close();
     await load(url);
+    // A refresh the page started on load could also store its token after the clear: let it end first.
+    await page.waitForLoadState('networkidle');
     await page.evaluate('localStorage.clear(); sessionStorage.clear()');
     await load(url);
     await signInButton().waitFor();

@@ -118,8 +118,8 @@ for (const protocol of PROTOCOLS) {
 
       await redis.restore();
       t.ok(await eventually(async () => (await new Browser().get(loginUrl)).status === 302), 'sign-in starts again');
-      // The failed callback took nothing from the store: sent with the flow's cookie, the same callback finishes the sign-in.
-      browser.cookies.set('roost_flow', flowCookie);
+      // The failed callback took nothing from the store, and left the browser its cookie: the same callback finishes the sign-in.
+      t.equal(browser.cookies.get('roost_flow'), flowCookie, 'the 503 kept the flow cookie');
       const finished = await browser.get(callbackUrl);
       t.equal(finished.status, 302);
       t.match(addedTo(finished.location, APP_URL), { access_token: String, state: 'redis-down' }, 'signed in, with the state');

@@ -107,7 +107,6 @@ export async function createTestSchema(t: Teardown): Promise<string> {
 export async function startRoost(t: Teardown, options: RoostOptions = {}): Promise<Roost> {
   const users = createDefaultSandboxUsers();
   let providerUrl = options.providerUrl;
-  const port = options.port ?? (await freePort());
   // As X does: the sandbox sends browsers back only to registered callbacks; a test may register more.
   const sandboxCallbacks: string[] = [];
   if (providerUrl === undefined && !options.sandbox) {
@@ -133,60 +132,75 @@ export async function startRoost(t: Teardown, options: RoostOptions = {}): Promi
     storage.DATABASE_URL = options.databaseUrl ?? (await createTestSchema(t));
     storage.REDIS_URL = TEST_REDIS_URL;
   }
-  const config = loadConfig({
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    // The built-in sandbox beside a real database is asked for by name.
-    ...(options.sandbox ? { SANDBOX: 'true', ...(options.protocol ? { TWITTER_PROTOCOL: options.protocol } : {}) } : xKeys(options.protocol ?? 'oauth1', providerUrl as string)),
-    TWITTER_TIMEOUT_MS: '1000',
-    RETURN_TO_URLS: APP_RETURN_URLS.join(','),
-    COOKIE_SECRET: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'info',
-    // Test files sign in and refresh far more often than a person; test/http/rate-limit.test.ts sets its own.
-    LOGIN_RATE_LIMIT: '100000',
-    TOKEN_RATE_LIMIT: '100000',
-    ...storage,
-    ...options.env,
-  });
-  sandboxCallbacks.push(config.callbackUrl);
-  const rawLogs: string[] = [];
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) {
-        rawLogs.push(line);
-        logs.push(JSON.parse(line) as Record<string, unknown>);
+  // A free port may be taken by another test file between freePort() and listen(): then another one.
+  const startOn = async (port: number): Promise<Roost> => {
+    const config = loadConfig({
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      // The built-in sandbox beside a real database is asked for by name.
+      ...(options.sandbox ? { SANDBOX: 'true', ...(options.protocol ? { TWITTER_PROTOCOL: options.protocol } : {}) } : xKeys(options.protocol ?? 'oauth1', providerUrl as string)),
+      TWITTER_TIMEOUT_MS: '1000',
+      RETURN_TO_URLS: APP_RETURN_URLS.join(','),
+      COOKIE_SECRET: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'info',
+      // Test files sign in and refresh far more often than a person; test/http/rate-limit.test.ts sets its own.
+      LOGIN_RATE_LIMIT: '100000',
+      TOKEN_RATE_LIMIT: '100000',
+      ...storage,
+      ...options.env,
+    });
+    sandboxCallbacks.push(config.callbackUrl);
+    const rawLogs: string[] = [];
+    const logs: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) {
+          rawLogs.push(line);
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        }
+        done();
+      },
+    });
+    const logger = createLogger(config.logLevel, sink);
+    const deps = await createDeps(config, logger, { redisKeyPrefix: options.redisKeyPrefix ?? `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
+    const app = await buildApp(config, deps, logger);
+    await options.configure?.(app);
+    // Every response this instance sends is held to openapi.yaml.
+    const violations: string[] = [];
+    watchResponses(app, violations);
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await app.close();
+      await deps.close();
+    };
+    t.teardown(async () => {
+      await stop();
+      // Reported and failed through the exit code rather than asserted or
+      // thrown: tap refuses assertions once a test has ended, and a throw here
+      // would skip the other teardowns and leave the file hanging.
+      if (violations.length > 0) {
+        process.stderr.write(`responses that break openapi.yaml:\n  ${violations.join('\n  ')}\n`);
+        process.exitCode = 1;
       }
-      done();
-    },
-  });
-  const logger = createLogger(config.logLevel, sink);
-  const deps = await createDeps(config, logger, { redisKeyPrefix: options.redisKeyPrefix ?? `roost-test:${randomBytes(6).toString('hex')}:`, ...(options.now ? { now: options.now } : {}) });
-  const app = await buildApp(config, deps, logger);
-  await options.configure?.(app);
-  // Every response this instance sends is held to openapi.yaml.
-  const violations: string[] = [];
-  watchResponses(app, violations);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await app.close();
-    await deps.close();
-  };
-  t.teardown(async () => {
-    await stop();
-    // Reported and failed through the exit code rather than asserted or
-    // thrown: tap refuses assertions once a test has ended, and a throw here
-    // would skip the other teardowns and leave the file hanging.
-    if (violations.length > 0) {
-      process.stderr.write(`responses that break openapi.yaml:\n  ${violations.join('\n  ')}\n`);
-      process.exitCode = 1;
+    });
+    try {
+      await app.listen({ port, host: '127.0.0.1' });
+    } catch (error) {
+      await stop();
+      throw error;
     }
-  });
-  await app.listen({ port, host: '127.0.0.1' });
-  return { url: config.publicUrl, app, config, deps, users, providerUrl: config.twitter.apiUrl, sandboxCallbacks, stop, logs, rawLogs };
+    return { url: config.publicUrl, app, config, deps, users, providerUrl: config.twitter.apiUrl, sandboxCallbacks, stop, logs, rawLogs };
+  };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOn(options.port ?? (await freePort()));
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 3 || (error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    }
+  }
 }
 
 /** The environment that points roost at a stand-in for X in one protocol. */

@@ -84,7 +84,6 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     if (!params.ok) throw new AppError('invalid_callback', params.reason);
     const raw = request.cookies[cookieName];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
-    reply.clearCookie(cookieName, cookieOptions);
     const client = clientInfo(request);
     let failedOpen = false;
     const hookFailedOpen = (problem: string) => {
@@ -93,7 +92,15 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       request.log.warn({ problem }, 'the sign-in hook failed; SIGN_IN_HOOK_FAIL_OPEN let the sign-in through');
     };
     const binding = cookie?.valid ? (cookie.value ?? undefined) : undefined;
-    const outcome = await finishSignIn(signIn, { ...params.value, protocol: callbackProtocol(request.query) }, binding, client, hookFailedOpen);
+    let outcome;
+    try {
+      outcome = await finishSignIn(signIn, { ...params.value, protocol: callbackProtocol(request.query) }, binding, client, hookFailedOpen);
+    } catch (error) {
+      // The flow store could not be read: the flow is still there, and the cookie stays with it, so the same callback works once the store is back.
+      if (!(error instanceof AppError && error.status === 503)) reply.clearCookie(cookieName, cookieOptions);
+      throw error;
+    }
+    reply.clearCookie(cookieName, cookieOptions);
     const seen = { ip: client.ip, userAgent: client.userAgent };
     switch (outcome.kind) {
       case 'denied':
@@ -106,6 +113,8 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
         metrics.signInsFailed.inc({ step: 'finish', reason: outcome.error.code });
         if (outcome.error.code === 'sign_in_hook_failed') metrics.signInHook.inc({ outcome: 'failed_closed' });
         logProblem(request, outcome.error, outcome.cause);
+        // X's rate limit is the operator's to know about, with when it lifts (the detail names no token).
+        if (outcome.error.code === 'rate_limited') request.log.warn({ code: outcome.error.code, detail: outcome.error.detail }, 'X rate-limited the sign-in');
         await deps.audit.record(deps.db, { type: 'sign_in.failed', ...seen, detail: { reason: outcome.error.code } });
         break;
       case 'signed-in':
