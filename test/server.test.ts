@@ -67,7 +67,7 @@ t.test('a DATABASE_URL that cannot be reached is named, with where it points and
 t.test('production refuses to start without its secrets and without Twitter', async (t) => {
   const running = run({ NODE_ENV: 'production' });
   t.equal(await running.exited, 1);
-  t.match(running.output(), /TWITTER_CONSUMER_KEY is required when NODE_ENV=production/);
+  t.match(running.output(), /X keys are required when NODE_ENV=production/);
   t.match(running.output(), /ENCRYPTION_KEY is required/);
 });
 

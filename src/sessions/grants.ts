@@ -34,6 +34,8 @@ export interface GrantDeps {
    * first found the token live and lost its rotation to one running at once.
    */
   readonly onRepeat?: (sessionId: string, derivation: Derivation, concurrent: boolean) => void;
+  /** A refresh found its session past its lifetime or idle limit, and ended it: awaited, like onReuse. */
+  readonly onExpired?: (sessionId: string, userId: string, why: 'expired' | 'idle') => void | Promise<void>;
 }
 
 /**
@@ -130,6 +132,7 @@ export async function refreshGrant(deps: GrantDeps, presented: string): Promise<
       nowMs,
       { idleSeconds: deps.config.sessionIdleTtl, graceSeconds: deps.config.refreshReuseGrace },
     );
+    if (decision === 'expired' || decision === 'idle') await expire(deps, session, decision);
     if (decision === 'revoked' || decision === 'expired' || decision === 'idle') throw refusal(decision);
     // The token was live and may rotate ('rotate': a live token is never repeated nor reused), yet did
     // not: a concurrent refresh rotated it first.
@@ -164,9 +167,11 @@ async function refreshByLookup(
       { idleSeconds: deps.config.sessionIdleTtl, graceSeconds: deps.config.refreshReuseGrace },
     );
     switch (decision) {
-      case 'revoked':
       case 'expired':
       case 'idle':
+        await expire(deps, row, decision);
+        throw refusal(decision);
+      case 'revoked':
         throw refusal(decision);
       case 'reuse':
         // RFC 9700 §4.14.2: an old token again means two parties hold it; end the session for both.
@@ -218,6 +223,17 @@ function liveChild(chain: RefreshChain, parent: string, liveHash: string, next: 
     if (hashRefreshToken(token) === liveHash) return { token, derivation: 'legacy' };
   }
   return undefined;
+}
+
+/**
+ * A session found past its limits ends for good, and is told once (the
+ * audit log's expiry): a session no one refreshes again ends unnoticed.
+ */
+async function expire(deps: GrantDeps, session: { readonly id: string; readonly user_id: string }, why: 'expired' | 'idle'): Promise<void> {
+  if (await revokeSession(deps.db, session.id, why, deps.now())) {
+    deps.sessionCheck.forget(session.id);
+    await deps.onExpired?.(session.id, session.user_id, why);
+  }
 }
 
 async function endSession(deps: GrantDeps, sessionId: string, reason: string, reuse: Reuse): Promise<void> {

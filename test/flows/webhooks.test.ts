@@ -279,6 +279,7 @@ t.test('sessions that end other ways than one logout: each end recorded once', a
     ['revocation'],
     'DELETE /sessions/{id} records the end of that session',
   );
+
 });
 
 t.test('the receiver down, then answering 500, then back: everything delivered, each attempt signed afresh', async (t) => {
@@ -496,7 +497,7 @@ t.test('two replicas on one outbox: every event delivered, none twice', async (t
   await Promise.all(Array.from({ length: 12 }, (_, i) => signInOn(bases[i % 2] as string, i % 3)));
   // An operator revokes the signing key from a third process: its events reach the outbox without waking anyone.
   const [current] = await replicaDb.query<{ kid: string }>("select kid from signing_keys where state = 'current'");
-  const revoked = await runCommand({ script: 'src/cli/keys.ts' }, ['revoke', current?.kid as string], { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: shared.encryptionKey, WEBHOOK_URL: replicaReceiver.url });
+  const revoked = await runCommand({ script: 'src/cli/keys.ts' }, ['revoke', current?.kid as string], { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: shared.encryptionKey, WEBHOOK_URL: replicaReceiver.url, WEBHOOK_SECRET: SECRET });
   t.equal(revoked.code, 0, revoked.stderr);
   places.push({ name: 'the keys command', text: () => revoked.stdout + revoked.stderr });
 

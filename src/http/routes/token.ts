@@ -28,6 +28,7 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       await deps.audit.record(deps.db, { type: 'refresh_token.reuse_detected', userId, sessionId, detail: { reuse } });
       await deps.audit.record(deps.db, { type: 'session.ended', userId, sessionId, detail: { reason: 'revocation', cause: 'reuse' } });
     },
+    onExpired: (sessionId, userId, why) => deps.audit.record(deps.db, { type: 'session.ended', userId, sessionId, detail: { reason: 'expiry', limit: why } }).then(() => undefined),
     onRepeat: (sessionId, derivation, concurrent) =>
       app.log.info({ sessionId, derivation, concurrent }, 'refresh repeated within the grace window: the same new token again'),
   };
