@@ -4,7 +4,6 @@ import { withDatabase, type Db } from '../store/db.js';
 import { deleteFinishedDeliveries } from '../webhooks/outbox.js';
 import { encodeCursor, type Cursor } from './cursor.js';
 import { isAuditEventType, type AuditEvent, type AuditOutcome } from './events.js';
-import { auditDb } from './tables.js';
 
 export const MAX_PAGE = 200;
 
@@ -29,7 +28,7 @@ export interface AuditPage {
 
 export async function listAuditEvents(db: Db, query: AuditQuery): Promise<AuditPage> {
   const limit = Math.min(Math.max(1, Math.floor(query.limit)), MAX_PAGE);
-  let select = auditDb(db).selectFrom('audit_events').selectAll();
+  let select = db.selectFrom('audit_events').selectAll();
   if (query.userId !== undefined) select = select.where('user_id', '=', query.userId);
   if (query.type !== undefined) select = select.where('type', '=', query.type);
   if (query.since !== undefined) select = select.where('occurred_at', '>=', query.since);
@@ -66,7 +65,7 @@ export async function listAuditEvents(db: Db, query: AuditQuery): Promise<AuditP
 /** Deletes up to `limit` events at or before `cutoff`; how many went. */
 export async function deleteAuditEvents(db: Db, cutoff: Date, limit: number): Promise<number> {
   const result = await withDatabase(() =>
-    auditDb(db)
+    db
       // Materialized: the batch is chosen once (inlined, the LIMIT could be applied again and take more).
       .with(
         (cte) => cte('expired').materialized(),

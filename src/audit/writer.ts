@@ -12,7 +12,6 @@ import { webhookPayload } from '../webhooks/standard-webhooks.js';
 import { cleanAuditDetail, type CleanedDetail } from './detail.js';
 import { newEventId } from './event-id.js';
 import { auditEventData, defaultOutcome, isAuditEventType, MAX_IP, MAX_USER_AGENT, type AuditEvent, type AuditEventInput, type AuditEventType } from './events.js';
-import { auditDb } from './tables.js';
 
 export interface AuditWriterOptions {
   readonly now: () => number;
@@ -63,7 +62,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   };
 
   const insert = async (db: Db, event: AuditEvent) => {
-    await auditDb(db)
+    await db
       .insertInto('audit_events')
       .values({
         id: event.id,

@@ -82,6 +82,7 @@ export interface SealedSecretsTable {
 
 /** One row per audit event, never updated (migrations/0007_audit_and_webhooks.ts). */
 export interface AuditEventsTable {
+  /** A UUIDv7: sorts by the time it was made. */
   id: string;
   occurred_at: ColumnType<Date, Date | string, never>;
   type: string;
@@ -89,21 +90,32 @@ export interface AuditEventsTable {
   session_id: string | null;
   ip: string | null;
   user_agent: string | null;
+  /** success or failure. */
   outcome: string;
+  /** A small object of scalars, never a secret (src/audit/detail.ts). */
   detail: ColumnType<Record<string, string | number | boolean | null>, string, never>;
 }
 
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
 /** The webhook outbox: one row per event while a webhook is configured. */
 export interface WebhookDeliveriesTable {
+  /** The event's id, sent as webhook-id on every attempt. */
   id: string;
   event_type: string;
+  /** The event's time; the delivery is given up WEBHOOK_MAX_AGE after it. */
   created_at: Timestamp;
+  /** The exact body of every attempt. */
   payload: string;
-  status: 'pending' | 'delivered' | 'failed';
+  status: DeliveryStatus;
+  /** Claims so far; a claim's result is recorded only while it is the last one. */
   attempts: ColumnType<number, number | undefined, number>;
+  /** When a pending delivery is due; while claimed, when the claim's lease ends. */
   next_attempt_at: Timestamp;
   last_attempt_at: NullableTimestamp;
+  /** The receiver's HTTP status at the last attempt, null when none came. */
   last_status: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Why the last attempt failed, in words (never a secret); null after a success. */
   last_error: ColumnType<string | null, string | null | undefined, string | null>;
   delivered_at: NullableTimestamp;
 }

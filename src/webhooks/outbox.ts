@@ -6,9 +6,8 @@
 // mid-delivery leaves the row to another one after the lease. Every result
 // is recorded only by the claim that is still the row's last (attempts is
 // the fence): a worker that outlived its lease cannot overwrite a later one.
-import { withDatabase, type Db } from '../store/db.js';
+import { withDatabase, type Db, type DeliveryStatus } from '../store/db.js';
 import { encodeCursor, type Cursor } from '../audit/cursor.js';
-import { outboxDb, type DeliveryStatus } from './tables.js';
 
 export interface NewDelivery {
   readonly id: string;
@@ -19,7 +18,7 @@ export interface NewDelivery {
 
 /** Adds a delivery, due at once. Meant to run in the transaction that records the event. */
 export async function insertDelivery(db: Db, delivery: NewDelivery): Promise<void> {
-  await outboxDb(db)
+  await db
     .insertInto('webhook_deliveries')
     .values({
       id: delivery.id,
@@ -52,7 +51,7 @@ export interface Claim {
 
 /** Takes up to `limit` due deliveries, oldest due first, and leases them to the caller. */
 export async function claimDueDeliveries(db: Db, claim: Claim): Promise<ClaimedDelivery[]> {
-  const rows = await outboxDb(db)
+  const rows = await db
     // Materialized: the locked rows are chosen once (inlined into the UPDATE, the LIMIT could be applied again and take more).
     .with(
       (cte) => cte('due').materialized(),
@@ -86,7 +85,7 @@ export const EXPIRED_ERROR = 'given up: WEBHOOK_MAX_AGE passed before it could b
  * not leased (a roost that was down longer than that finds them so); how many.
  */
 export async function failExpiredDeliveries(db: Db, at: { readonly now: Date; readonly expiredBy: Date; readonly limit: number }): Promise<number> {
-  const result = await outboxDb(db)
+  const result = await db
     .with(
       (cte) => cte('expired').materialized(),
       (qb) =>
@@ -115,7 +114,7 @@ export type AttemptRecord =
 
 /** Records what claim `attempt` of delivery `id` came to; false when a later claim owns the row now. */
 export async function recordAttempt(db: Db, id: string, attempt: number, record: AttemptRecord): Promise<boolean> {
-  const result = await outboxDb(db)
+  const result = await db
     .updateTable('webhook_deliveries')
     .set(
       record.status === 'delivered'
@@ -134,7 +133,7 @@ export async function recordAttempt(db: Db, id: string, attempt: number, record:
 /** When the oldest pending delivery's event happened; undefined when none is pending. */
 export async function oldestPendingDelivery(db: Db): Promise<Date | undefined> {
   const row = await withDatabase(() =>
-    outboxDb(db)
+    db
       .selectFrom('webhook_deliveries')
       .select((eb) => eb.fn.min('created_at').as('oldest'))
       .where('status', '=', 'pending')
@@ -169,7 +168,7 @@ export interface DeliveryQuery {
 /** Pending or failed deliveries, newest event first, a page at a time. */
 export async function listDeliveries(db: Db, query: DeliveryQuery): Promise<{ deliveries: DeliveryView[]; nextCursor: string | undefined }> {
   const limit = Math.min(Math.max(1, Math.floor(query.limit)), MAX_PAGE);
-  let select = outboxDb(db)
+  let select = db
     .selectFrom('webhook_deliveries')
     .select(['id', 'event_type', 'created_at', 'status', 'attempts', 'next_attempt_at', 'last_attempt_at', 'last_status', 'last_error'])
     .where('status', '=', query.status);
@@ -197,7 +196,7 @@ export async function listDeliveries(db: Db, query: DeliveryQuery): Promise<{ de
 /** Deletes up to `limit` delivered or failed deliveries of events at or before `cutoff`; how many went. */
 export async function deleteFinishedDeliveries(db: Db, cutoff: Date, limit: number): Promise<number> {
   const result = await withDatabase(() =>
-    outboxDb(db)
+    db
       .with(
         (cte) => cte('finished').materialized(),
         (qb) =>
@@ -220,5 +219,5 @@ export async function deleteFinishedDeliveries(db: Db, cutoff: Date, limit: numb
 
 /** One delivery as stored, payload included; undefined when there is none (no webhook then, or purged). */
 export async function findDelivery(db: Db, id: string) {
-  return outboxDb(db).selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }
