@@ -1,13 +1,15 @@
 // npm run keys -- list | rotate [--alg …] | revoke <kid>: the operator's key
 // commands, against DATABASE_URL (or the embedded database while roost is stopped).
 // They read only the database, ENCRYPTION_KEY(S) and the key settings: not
-// the Twitter app, the cookie secret or the origins the server needs.
+// the Twitter app, the cookie secret or the origins the server needs. Like the
+// server, they keep a key for JWT_ALG and for each ID token algorithm.
 import { describeCliError, lockEmbeddedDatabase } from './command-error.js';
 import { loadKeysCommandConfig } from '../config.js';
 import { createDatabase } from '../store/db.js';
 import { KEYS_USAGE, parseKeysCommand, runKeysCommand } from '../keys/key-commands.js';
 import { keyPolicy } from '../keys/key-lifecycle.js';
 import { loadOrCreateLocalSecrets } from '../keys/local-secrets.js';
+import type { SigningAlg } from '../keys/signing-keys.js';
 import { createAuditWriter } from '../audit/writer.js';
 
 const command = parseKeysCommand(process.argv.slice(2));
@@ -33,6 +35,8 @@ try {
         },
         policy: keyPolicy(config),
         alg: config.jwtAlg,
+        // The ID token algorithms of the registered OIDC clients, as the server keeps them.
+        extraAlgs: config.oidc?.idTokenAlgs ?? [],
         now: Date.now,
         // Into the audit log, and to the webhook's outbox when WEBHOOK_URL is set (the server delivers it).
         onKeyEvent: (event) =>

@@ -1,5 +1,8 @@
 // The operator's key commands (npm run keys -- list | rotate | revoke <kid>):
 // argument parsing and the three operations, each answering the text to print.
+// Like the replicas, they keep one key lifecycle per algorithm, and take the
+// set of algorithms the way the server does (signingAlgorithms: JWT_ALG, then
+// the ID tokens' algorithms).
 //
 // rotate and revoke write nothing unless the command's ENCRYPTION_KEY (or one
 // of ENCRYPTION_KEYS_PREVIOUS) opens the keys the replicas sign with: a key
@@ -9,15 +12,24 @@ import { keyId, type SealingKeys } from './crypto-box.js';
 import type { Db } from '../store/db.js';
 import { leavesJwksAt, PUBLISHED_STATES, startsSigningAt, type KeyPolicy, type KeyState } from './key-lifecycle.js';
 import { insertKey, promoteKey, readAllKeys, revokeKey, toKeyRecord, type KeyRow } from './key-store.js';
-import { generateSigningKey, isSigningAlg, openSigningKey, SIGNING_ALGS, whyUnopenable, type SigningAlg } from './signing-keys.js';
+import {
+  generateSigningKey,
+  isSigningAlg,
+  openSigningKey,
+  SIGNING_ALGS,
+  signingAlgorithms,
+  whyUnopenable,
+  type SigningAlg,
+} from './signing-keys.js';
 
 export const KEYS_USAGE = `usage: npm run keys -- <command>
   list [--json]      every key: state, algorithm, kid and its timestamps
-  rotate [--alg A]   publish the next key (algorithm A: ${SIGNING_ALGS.join(', ')}; default JWT_ALG);
-                     replicas start signing with it by themselves once every JWKS cache
-                     holds it (when that time has come, rotate switches at once)
-  revoke <kid>       take a key out of the JWKS at once; a revoked current key is
-                     replaced at once by the next key, or by a new one`;
+  rotate [--alg A]   publish the next key of each algorithm roost signs with (JWT_ALG and the
+                     ID tokens'), or of algorithm A only (${SIGNING_ALGS.join(', ')}); replicas start
+                     signing with it by themselves once every JWKS cache holds it (when that
+                     time has come, rotate switches at once)
+  revoke <kid>       take a key out of the JWKS at once; a revoked current key is replaced
+                     at once by the next key of its algorithm, or by a new one`;
 
 export type KeysCommand =
   | { readonly name: 'list'; readonly json: boolean }
@@ -54,8 +66,10 @@ export interface KeysContext {
   readonly db: Db;
   readonly encryptionKey: SealingKeys;
   readonly policy: KeyPolicy;
-  /** JWT_ALG: the algorithm of new keys unless rotate --alg says otherwise. */
+  /** JWT_ALG: the primary algorithm. */
   readonly alg: SigningAlg;
+  /** The algorithms kept beside it, as the server is given them (the ID tokens'). */
+  readonly extraAlgs?: readonly SigningAlg[];
   readonly now: () => number;
   /** Told of each change to the keys, for the audit log; never fails the command. */
   readonly onKeyEvent?: (event: KeyEvent) => Promise<unknown>;
@@ -122,43 +136,63 @@ function describe(row: KeyRow, policy: KeyPolicy): string {
   }
 }
 
-/** `requested`: the algorithm rotate --alg asked for, if any. */
+/** `requested`: the one algorithm rotate --alg asked for; without it, every algorithm of the set. */
 async function rotateKeys(context: KeysContext, requested: SigningAlg | undefined): Promise<CommandResult> {
-  const now = context.now();
-  const alg = requested ?? context.alg;
+  const algs = signingAlgorithms(context.alg, context.extraAlgs);
   const rows = await readAllKeys(context.db);
-  const current = rows.find((row) => row.state === 'current');
-  const next = rows.find((row) => row.state === 'next');
-  if (next && requested !== undefined && next.alg !== requested) {
-    // rotate publishes no second next key, and promoting this one would not give the algorithm asked for.
-    return {
-      exitCode: 1,
-      output:
-        `${next.kid} (${next.alg}) is already published as the next key, so rotate --alg ${requested} cannot take effect: ` +
-        `revoke it first (npm run keys -- revoke ${next.kid}), then run rotate --alg ${requested} again; nothing was changed\n`,
-    };
-  }
   const refused = await refuseUnopenable(context, rows);
   if (refused) return refused;
-  if (!current) {
+  const results: CommandResult[] = [];
+  // One after another: a conflict on one algorithm leaves the others rotated, and says so.
+  for (const alg of requested === undefined ? algs : [requested]) {
+    results.push(await rotateAlgorithm(context, alg, algs.includes(alg), rows.filter((row) => row.alg === alg)));
+  }
+  return { exitCode: Math.max(...results.map((result) => result.exitCode)), output: results.map((result) => result.output).join('') };
+}
+
+/** One algorithm's rotation; `kept`: whether it is in the set, so that replicas sign with it. */
+async function rotateAlgorithm(context: KeysContext, alg: SigningAlg, kept: boolean, rows: readonly KeyRow[]): Promise<CommandResult> {
+  const now = context.now();
+  const current = rows.find((row) => row.state === 'current');
+  const next = rows.find((row) => row.state === 'next');
+  if (!current && !kept) {
+    // No replica signs with it: publish a key ahead, so that a switch to it (a new JWT_ALG) fails no verification.
+    if (next) return { exitCode: 0, output: `${next.kid} (${alg}) is already published, ready for replicas that will sign with ${alg}; nothing to do\n` };
     const key = await generateSigningKey(alg, context.encryptionKey);
-    if (!(await insertKey(context.db, key, 'current', new Date(now)))) return conflict();
+    if (!(await insertKey(context.db, key, 'next', new Date(now)))) return conflict(alg);
+    const from = startsSigningAt({ publishedAt: new Date(now) }, context.policy);
+    return {
+      exitCode: 0,
+      output:
+        `published ${key.kid} (${alg}) ahead as the next key: no replica signs with ${alg} yet; ` +
+        `once it is in their algorithms (JWT_ALG, or an OIDC client's ID token algorithm), replicas sign with it at once, ` +
+        `which every JWKS cache is ready for from ${iso(from)}\n`,
+    };
+  }
+  if (!current) {
+    if (next) {
+      if (!(await promoteKey(context.db, next.kid, undefined, new Date(now)))) return conflict(alg);
+      await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: next.kid, alg });
+      return { exitCode: 0, output: `no ${alg} key was signing: ${next.kid} (${alg}), the published next key, signs now\n` };
+    }
+    const key = await generateSigningKey(alg, context.encryptionKey);
+    if (!(await insertKey(context.db, key, 'current', new Date(now)))) return conflict(alg);
     await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: key.kid, alg });
     return { exitCode: 0, output: `no key was signing: ${key.kid} (${alg}) signs now\n` };
   }
   if (next) {
     const from = startsSigningAt(toKeyRecord(next), context.policy);
     if (now < from) {
-      return { exitCode: 0, output: `${next.kid} (${next.alg}) is already published and starts signing at ${iso(from)}; nothing to do\n` };
+      return { exitCode: 0, output: `${next.kid} (${alg}) is already published and starts signing at ${iso(from)}; nothing to do\n` };
     }
     // Every cache holds the next key by now, so it may sign at once.
-    if (!(await promoteKey(context.db, next.kid, current.kid, new Date(now)))) return conflict();
-    await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: next.kid, alg: next.alg });
+    if (!(await promoteKey(context.db, next.kid, current.kid, new Date(now)))) return conflict(alg);
+    await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: next.kid, alg });
     const until = leavesJwksAt({ retiredAt: new Date(now), publishedAt: current.published_at }, context.policy);
-    return { exitCode: 0, output: `${next.kid} (${next.alg}) signs now; ${current.kid} stays in the JWKS until ${iso(until)}\n` };
+    return { exitCode: 0, output: `${next.kid} (${alg}) signs now; ${current.kid} stays in the JWKS until ${iso(until)}\n` };
   }
   const key = await generateSigningKey(alg, context.encryptionKey);
-  if (!(await insertKey(context.db, key, 'next', new Date(now)))) return conflict();
+  if (!(await insertKey(context.db, key, 'next', new Date(now)))) return conflict(alg);
   const from = startsSigningAt({ publishedAt: new Date(now) }, context.policy);
   return {
     exitCode: 0,
@@ -168,8 +202,8 @@ async function rotateKeys(context: KeysContext, requested: SigningAlg | undefine
   };
 }
 
-function conflict(): CommandResult {
-  return { exitCode: 1, output: 'the keys changed while this command ran (another replica or command); run "list" and try again\n' };
+function conflict(alg: string): CommandResult {
+  return { exitCode: 1, output: `the ${alg} keys changed while this command ran (another replica or command); run "list" and try again\n` };
 }
 
 async function revoke(context: KeysContext, kid: string): Promise<CommandResult> {
@@ -179,15 +213,22 @@ async function revoke(context: KeysContext, kid: string): Promise<CommandResult>
     const refused = await refuseUnopenable(context, rows, target);
     if (refused) return refused;
   }
-  const result = await revokeKey(context.db, kid, new Date(context.now()), () => generateSigningKey(context.alg, context.encryptionKey));
+  // A new key only for an algorithm of the set: no replica would sign with another.
+  const algs = signingAlgorithms(context.alg, context.extraAlgs);
+  const result = await revokeKey(context.db, kid, new Date(context.now()), (alg) =>
+    isSigningAlg(alg) && algs.includes(alg) ? generateSigningKey(alg, context.encryptionKey) : undefined,
+  );
   if (result.outcome === 'unknown') return { exitCode: 1, output: `no key has kid ${kid}; run "list"\n` };
   if (result.outcome === 'already-revoked') return { exitCode: 0, output: `${kid} was already revoked\n` };
-  await context.onKeyEvent?.({ type: 'signing_key.revoked', kid, ...(target ? { alg: target.alg } : {}) });
-  if (result.replacement) await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: result.replacement.kid, alg: context.alg });
+  await context.onKeyEvent?.({ type: 'signing_key.revoked', kid, alg: result.alg });
+  if (result.replacement) await context.onKeyEvent?.({ type: 'signing_key.rotated', kid: result.replacement.kid, alg: result.replacement.alg });
   const lines = [`revoked ${kid} (was ${result.was}): it left the JWKS, and every replica refuses its tokens within KEY_REFRESH_INTERVAL`];
   if (result.replacement?.from === 'next') lines.push(`${result.replacement.kid}, the published next key, signs now`);
   if (result.replacement?.from === 'new') {
     lines.push(`${result.replacement.kid}, a new key, signs now; verifiers fetch it when they meet its kid`);
+  }
+  if (result.was === 'current' && !result.replacement) {
+    lines.push(`no ${result.alg} key signs now: ${result.alg} is not among ${algs.join(', ')}; a replica that signs with it makes a new key at its next refresh`);
   }
   return { exitCode: 0, output: `${lines.join('\n')}\n` };
 }

@@ -1,7 +1,7 @@
 // Signing keys in Postgres. Every change is a guarded update, so replicas and
 // the keys command can apply the same transition at once and exactly one wins;
-// the unique indexes allow one current and one next key.
-import type { Selectable } from 'kysely';
+// the unique indexes allow one current and one next key per algorithm.
+import { sql, type Selectable } from 'kysely';
 import { withDatabase, type Db, type SigningKeysTable } from '../store/db.js';
 import { PUBLISHED_STATES, type KeyRecord, type KeyState } from './key-lifecycle.js';
 import type { NewKey } from './signing-keys.js';
@@ -17,6 +17,7 @@ export function toKeyRecord(row: KeyRow): KeyRecord {
     publishedAt: row.published_at,
     activatedAt: row.activated_at,
     retiredAt: row.retired_at,
+    inUseAt: row.in_use_at ?? null,
   };
 }
 
@@ -27,13 +28,13 @@ export function readPublishedKeys(db: Db): Promise<KeyRow[]> {
 
 const LIST_ORDER: Record<string, number> = { next: 0, current: 1, previous: 2 };
 
-/** Every key: next, current, previous, then the rest; newest first within each. */
+/** Every key: next, current, previous, then the rest; by algorithm within each, newest first. */
 export async function readAllKeys(db: Db): Promise<KeyRow[]> {
   const rows = await withDatabase(() => db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid').execute());
-  return rows.sort((a, b) => (LIST_ORDER[a.state] ?? 3) - (LIST_ORDER[b.state] ?? 3));
+  return rows.sort((a, b) => (LIST_ORDER[a.state] ?? 3) - (LIST_ORDER[b.state] ?? 3) || (a.alg < b.alg ? -1 : a.alg > b.alg ? 1 : 0));
 }
 
-/** Stores a new key as next or current; false when another one already holds that state. */
+/** Stores a new key as next or current; false when another key of its algorithm already holds that state. */
 export async function insertKey(db: Db, key: NewKey, state: 'next' | 'current', now: Date): Promise<boolean> {
   const result = await withDatabase(() =>
     db
@@ -48,7 +49,7 @@ export async function insertKey(db: Db, key: NewKey, state: 'next' | 'current', 
         published_at: now,
         activated_at: state === 'current' ? now : null,
       })
-      // The unique index on the state refuses a second current (or next) key.
+      // The unique index on (alg) for the state refuses a second current (or next) key of the algorithm.
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst(),
   );
@@ -62,7 +63,7 @@ export async function promoteKey(db: Db, nextKid: string, currentKid: string | u
   return withDatabase(async () => {
     try {
       await db.transaction().execute(async (trx) => {
-        // Demoted first: the unique index allows one current key at any moment.
+        // Demoted first: the unique index allows one current key of an algorithm at any moment.
         if (currentKid !== undefined) {
           const demoted = await trx
             .updateTable('signing_keys')
@@ -102,50 +103,103 @@ export async function expireKey(db: Db, kid: string, now: Date): Promise<boolean
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** A replica that signs with the key's algorithm confirms that it still does; false when the key is no longer current. */
+export async function confirmKeyInUse(db: Db, kid: string, now: Date): Promise<boolean> {
+  const result = await withDatabase(() =>
+    db.updateTable('signing_keys').set({ in_use_at: now }).where('kid', '=', kid).where('state', '=', 'current').executeTakeFirst(),
+  );
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * An algorithm no replica signs with any more: its current key → previous
+ * (published until its tokens have expired), its next key → expired (it
+ * never signed). False, and nothing changed, when the current key is no
+ * longer current or a replica confirmed it after `unusedSince`.
+ */
+export async function retireKeys(db: Db, currentKid: string, nextKid: string | undefined, unusedSince: Date, now: Date): Promise<boolean> {
+  return withDatabase(() =>
+    db
+      .transaction()
+      .execute(async (trx) => {
+        const retired = await trx
+          .updateTable('signing_keys')
+          .set({ state: 'previous', retired_at: now })
+          .where('kid', '=', currentKid)
+          .where('state', '=', 'current')
+          .where(sql<boolean>`greatest(in_use_at, activated_at, published_at) <= ${unusedSince}`)
+          .executeTakeFirst();
+        if (Number(retired.numUpdatedRows) !== 1) return false;
+        if (nextKid !== undefined) {
+          await trx
+            .updateTable('signing_keys')
+            .set({ state: 'expired', expired_at: now, private_jwk_sealed: null })
+            .where('kid', '=', nextKid)
+            .where('state', '=', 'next')
+            .execute();
+        }
+        return true;
+      }),
+  );
+}
+
 export type RevokeResult =
   | { readonly outcome: 'unknown' }
   | { readonly outcome: 'already-revoked' }
-  | { readonly outcome: 'revoked'; readonly was: KeyState; readonly replacement?: { readonly kid: string; readonly from: 'next' | 'new' } };
+  | {
+      readonly outcome: 'revoked';
+      readonly was: KeyState;
+      readonly alg: string;
+      readonly replacement?: { readonly kid: string; readonly alg: string; readonly from: 'next' | 'new' };
+    };
 
 /**
  * Revokes a key at once: out of the JWKS, private part erased. When it was
- * the current key, in the same transaction the next key (already published)
- * takes over, or a new key does, so something always signs.
+ * the current key of its algorithm, in the same transaction that
+ * algorithm's next key (already published) takes over, or a new key from
+ * `makeKey(alg)` does; `makeKey` answers undefined for an algorithm that
+ * should get no new key (then none of that algorithm signs until a replica
+ * that signs with it makes one).
  */
-export async function revokeKey(db: Db, kid: string, now: Date, makeKey: () => Promise<NewKey>): Promise<RevokeResult> {
+export async function revokeKey(db: Db, kid: string, now: Date, makeKey: (alg: string) => Promise<NewKey> | undefined): Promise<RevokeResult> {
   return withDatabase(() =>
-    db.transaction().execute(async (trx): Promise<RevokeResult> => {
-      const target = await trx.selectFrom('signing_keys').select(['kid', 'state']).where('kid', '=', kid).forUpdate().executeTakeFirst();
-      if (!target) return { outcome: 'unknown' };
-      if (target.state === 'revoked') return { outcome: 'already-revoked' };
-      await trx
-        .updateTable('signing_keys')
-        .set({ state: 'revoked', revoked_at: now, private_jwk_sealed: null })
-        .where('kid', '=', kid)
-        .execute();
-      const was = target.state as KeyState;
-      if (was !== 'current') return { outcome: 'revoked', was };
+    db
+      .transaction()
+      .execute(async (trx): Promise<RevokeResult> => {
+        const target = await trx.selectFrom('signing_keys').select(['kid', 'alg', 'state']).where('kid', '=', kid).forUpdate().executeTakeFirst();
+        if (!target) return { outcome: 'unknown' };
+        if (target.state === 'revoked') return { outcome: 'already-revoked' };
+        await trx
+          .updateTable('signing_keys')
+          .set({ state: 'revoked', revoked_at: now, private_jwk_sealed: null })
+          .where('kid', '=', kid)
+          .execute();
+        const was = target.state as KeyState;
+        const { alg } = target;
+        if (was !== 'current') return { outcome: 'revoked', was, alg };
 
-      const next = await trx.selectFrom('signing_keys').select('kid').where('state', '=', 'next').forUpdate().executeTakeFirst();
-      if (next) {
-        await trx.updateTable('signing_keys').set({ state: 'current', activated_at: now }).where('kid', '=', next.kid).execute();
-        return { outcome: 'revoked', was, replacement: { kid: next.kid, from: 'next' } };
-      }
-      const key = await makeKey();
-      await trx
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          alg: key.alg,
-          state: 'current',
-          public_jwk: JSON.stringify(key.publicJwk),
-          private_jwk_sealed: key.privateJwkSealed,
-          created_at: now,
-          published_at: now,
-          activated_at: now,
-        })
-        .execute();
-      return { outcome: 'revoked', was, replacement: { kid: key.kid, from: 'new' } };
-    }),
+        const next = await trx.selectFrom('signing_keys').select('kid').where('alg', '=', alg).where('state', '=', 'next').forUpdate().executeTakeFirst();
+        if (next) {
+          await trx.updateTable('signing_keys').set({ state: 'current', activated_at: now }).where('kid', '=', next.kid).execute();
+          return { outcome: 'revoked', was, alg, replacement: { kid: next.kid, alg, from: 'next' } };
+        }
+        const making = makeKey(alg);
+        if (making === undefined) return { outcome: 'revoked', was, alg };
+        const key = await making;
+        await trx
+          .insertInto('signing_keys')
+          .values({
+            kid: key.kid,
+            alg: key.alg,
+            state: 'current',
+            public_jwk: JSON.stringify(key.publicJwk),
+            private_jwk_sealed: key.privateJwkSealed,
+            created_at: now,
+            published_at: now,
+            activated_at: now,
+          })
+          .execute();
+        return { outcome: 'revoked', was, alg, replacement: { kid: key.kid, alg: key.alg, from: 'new' } };
+      }),
   );
 }

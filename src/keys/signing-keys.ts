@@ -12,6 +12,19 @@ export function isSigningAlg(value: string): value is SigningAlg {
   return (SIGNING_ALGS as readonly string[]).includes(value);
 }
 
+/**
+ * The algorithms a replica keeps a signing key for: `primary` (JWT_ALG, the
+ * access tokens') first, then `extra` (the ID tokens' algorithms the OIDC
+ * clients ask for) without repeats. The server's key ring and the keys
+ * command both take their set from here, so they agree on it.
+ */
+export function signingAlgorithms(primary: SigningAlg, extra: readonly SigningAlg[] = []): readonly SigningAlg[] {
+  for (const alg of [primary, ...extra]) {
+    if (!isSigningAlg(alg)) throw new Error(`${String(alg)} is not a signing algorithm roost has (${SIGNING_ALGS.join(', ')})`);
+  }
+  return [...new Set([primary, ...extra])];
+}
+
 export interface SigningKey {
   readonly kid: string;
   readonly alg: string;

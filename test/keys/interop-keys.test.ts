@@ -17,7 +17,7 @@ import { runKeysCommand, type KeysContext } from '../../src/keys/key-commands.js
 import { keyPolicy } from '../../src/keys/key-lifecycle.js';
 import { SIGNING_ALGS, type SigningAlg } from '../../src/keys/signing-keys.js';
 import { Browser, fragmentOf } from '../helpers/browser.js';
-import { signIn } from '../helpers/flow.js';
+import { consent, signIn } from '../helpers/flow.js';
 import { startRoost, type Roost } from '../helpers/roost.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -84,6 +84,24 @@ async function tokenFrom(roost: Roost): Promise<string> {
   return token;
 }
 
+/** A sign-in on a replica behind PUBLIC_URL (another replica's address): what the browser sends it arrives as addressed to PUBLIC_URL. */
+async function tokenFromReplica(replica: Roost, publicUrl: string): Promise<string> {
+  const origin = `http://127.0.0.1:${replica.config.port}`;
+  class BehindPublicUrl extends Browser {
+    override request(url: string, init: RequestInit = {}) {
+      const headers = new Headers(init.headers);
+      if (url.startsWith(origin)) headers.set('x-forwarded-host', new URL(publicUrl).host);
+      return super.request(url, { ...init, headers });
+    }
+  }
+  const browser = new BehindPublicUrl();
+  const { callbackUrl } = await consent(browser, { ...replica, url: origin });
+  const callback = await browser.get(callbackUrl.replace(publicUrl, origin));
+  const token = fragmentOf(callback.location).get('access_token');
+  if (!token) throw new Error(`no token: ${callback.status} ${callback.body}`);
+  return token;
+}
+
 const kidOf = (token: string) => decodeProtectedHeader(token).kid as string;
 const algOf = (token: string) => decodeProtectedHeader(token).alg as string;
 
@@ -142,18 +160,25 @@ for (const alg of SIGNING_ALGS) {
   });
 }
 
-t.test('switching algorithms: ES256 to EdDSA by rotate --alg, with a verifier that accepts both', async (t) => {
+t.test('switching JWT_ALG from ES256 to EdDSA, its key published ahead by rotate --alg, with a verifier that accepts both', async (t) => {
   const { roost, now, commands, advance } = await startBehind(t, { JWT_ALG: 'ES256' });
   const both = startVerifier(t, roost, NEVER_EARLY, ['ES256', 'EdDSA']);
   const before = await tokenFrom(roost);
   t.equal((await both.verify(before, now())).ok, true);
-  await runKeysCommand(commands, { name: 'rotate', alg: 'EdDSA' });
+  t.match((await runKeysCommand(commands, { name: 'rotate', alg: 'EdDSA' })).output, /\(EdDSA\) ahead as the next key/);
   await advance(commands.policy.publishDelayMs);
-  const after = await tokenFrom(roost);
+  // A replica with the new JWT_ALG (a rolling deploy): same database, ENCRYPTION_KEY and issuer.
+  const switched = await startRoost(t, {
+    now,
+    databaseUrl: roost.config.databaseUrl,
+    env: { ACCESS_TOKEN_TTL: '7200', JWKS_MAX_AGE: '300', JWT_ALG: 'EdDSA', ENCRYPTION_KEY: roost.config.encryptionKey!.toString('hex'), PUBLIC_URL: roost.url },
+  });
+  const after = await tokenFromReplica(switched, roost.url);
   t.equal(algOf(after), 'EdDSA');
   t.match(await both.verify(before, now()), { ok: true }, 'the ES256 token still verifies');
-  t.match(await both.verify(after, now()), { ok: true }, 'the EdDSA token verifies');
-  const discovery = (await (await fetch(`${roost.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  t.match(await both.verify(after, now()), { ok: true, fetches: 2 }, 'the EdDSA token verifies, from the JWKS fetched once its max-age passed');
+  t.match(await both.verify(await tokenFrom(roost), now()), { ok: true }, 'and so do the ES256 tokens of the replica not yet switched');
+  const discovery = (await (await fetch(`http://127.0.0.1:${switched.config.port}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
   t.same(discovery.id_token_signing_alg_values_supported, ['EdDSA', 'ES256']);
 });
 

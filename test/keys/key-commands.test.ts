@@ -1,12 +1,13 @@
 // The keys command writes nothing the replicas could not open: rotate and
 // revoke first check that the command's ENCRYPTION_KEY (or one of
-// ENCRYPTION_KEYS_PREVIOUS) opens the keys the replicas sign with. And
-// rotate --alg never silently ignores the algorithm asked for.
+// ENCRYPTION_KEYS_PREVIOUS) opens the keys the replicas sign with. And it
+// keeps one lifecycle per algorithm, as the replicas do.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { keyId } from '../../src/keys/crypto-box.js';
 import { runKeysCommand, type KeysContext } from '../../src/keys/key-commands.js';
 import { keyPolicy } from '../../src/keys/key-lifecycle.js';
+import { createKeyRing } from '../../src/keys/key-ring.js';
 import { insertKey, revokeKey } from '../../src/keys/key-store.js';
 import { generateSigningKey } from '../../src/keys/signing-keys.js';
 import { createDatabase, migrateToLatest, type Db } from '../../src/store/db.js';
@@ -72,34 +73,83 @@ t.test('a command whose ENCRYPTION_KEY does not open the keys the replicas sign 
   t.match(await runKeysCommand(as(other), { name: 'revoke', kid: kidIn('next', await rows(db))! }), { exitCode: 1, output: `the current signing key ${fresh} does not open` });
 });
 
-t.test('rotate --alg with a next key of another algorithm already published: refused, not ignored', async (t) => {
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const byAlg = async (db: Db) => (await rows(db)).map((row) => `${row.alg} ${row.state}`).sort();
+
+t.test('rotate and revoke, algorithm by algorithm', async (t) => {
   const db = await freshDb(t);
   const encryptionKey = randomBytes(32);
   let now = Date.UTC(2026, 0, 1);
-  const context: KeysContext = { db, encryptionKey, policy, alg: 'ES256', now: () => now };
-  await runKeysCommand(context, { name: 'rotate', alg: undefined });
-  const published = await runKeysCommand(context, { name: 'rotate', alg: 'EdDSA' });
-  t.match(published.output, /\(EdDSA\) as the next key/);
-  const next = kidIn('next', await rows(db))!;
-  const before = await rows(db);
+  const events: unknown[] = [];
+  const context: KeysContext = {
+    db,
+    encryptionKey,
+    policy,
+    alg: 'ES256',
+    extraAlgs: ['RS256', 'EdDSA'],
+    now: () => now,
+    onKeyEvent: async (event) => events.push(event),
+  };
+  const first = await runKeysCommand(context, { name: 'rotate', alg: undefined });
+  t.match(first.output, /^no key was signing: [\w-]{43} \(ES256\) signs now\nno key was signing: [\w-]{43} \(RS256\) signs now\nno key was signing: [\w-]{43} \(EdDSA\) signs now\n$/, 'an empty database: a key per algorithm');
+  t.same(await byAlg(db), ['ES256 current', 'EdDSA current', 'RS256 current']);
+  t.same(events.map((event) => (event as { alg: string }).alg), ['ES256', 'RS256', 'EdDSA']);
 
-  const refused = await runKeysCommand(context, { name: 'rotate', alg: 'RS256' });
-  t.same(refused, {
-    exitCode: 1,
-    output:
-      `${next} (EdDSA) is already published as the next key, so rotate --alg RS256 cannot take effect: ` +
-      `revoke it first (npm run keys -- revoke ${next}), then run rotate --alg RS256 again; nothing was changed\n`,
-  });
-  t.same(await rows(db), before);
-  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'EdDSA' }), { exitCode: 0, output: `${next} (EdDSA) is already published and starts signing at` });
-  t.match(await runKeysCommand(context, { name: 'rotate', alg: undefined }), { exitCode: 0, output: 'nothing to do' }, 'without --alg, JWT_ALG does not count against it');
+  // Another algorithm's next key neither blocks nor stands in for one of ES256.
+  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'EdDSA' }), { exitCode: 0, output: /^published [\w-]{43} \(EdDSA\) as the next key/ });
+  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'RS256' }), { exitCode: 0, output: /^published [\w-]{43} \(RS256\) as the next key/ });
+  const all = await rows(db);
+  const esCurrent = all.find((row) => row.alg === 'ES256' && row.state === 'current')!.kid;
+  const rsCurrent = all.find((row) => row.alg === 'RS256' && row.state === 'current')!.kid;
+  const rsNext = all.find((row) => row.alg === 'RS256' && row.state === 'next')!.kid;
+  events.length = 0;
+  const revokedEs = await runKeysCommand(context, { name: 'revoke', kid: esCurrent });
+  t.match(revokedEs.output, /, a new key, signs now/, 'the revoked ES256 key is replaced by a new ES256 key, not by a next key of another algorithm');
+  t.match(events, [{ type: 'signing_key.revoked', kid: esCurrent, alg: 'ES256' }, { type: 'signing_key.rotated', alg: 'ES256' }]);
+  const revokedRs = await runKeysCommand(context, { name: 'revoke', kid: rsCurrent });
+  t.match(revokedRs.output, `${rsNext}, the published next key, signs now`);
+  t.same(await byAlg(db), ['ES256 current', 'ES256 revoked', 'EdDSA current', 'EdDSA next', 'RS256 current', 'RS256 revoked']);
 
   now += policy.publishDelayMs;
-  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'ES256' }), { exitCode: 1 }, 'nor when it is due');
-  t.same(await rows(db), before);
-  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'EdDSA' }), { exitCode: 0, output: `${next} (EdDSA) signs now` });
+  t.match(await runKeysCommand(context, { name: 'rotate', alg: undefined }), {
+    exitCode: 0,
+    output: /^published [\w-]{43} \(ES256\) as the next key[^\n]*\npublished [\w-]{43} \(RS256\) as the next key[^\n]*\n[\w-]{43} \(EdDSA\) signs now; [\w-]{43} stays in the JWKS until /,
+  });
 
-  await runKeysCommand(context, { name: 'rotate', alg: 'RS256' });
-  t.match(await runKeysCommand(context, { name: 'revoke', kid: kidIn('next', await rows(db))! }), { exitCode: 0, output: '(was next)' });
-  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'ES256' }), { exitCode: 0, output: /\(ES256\) as the next key/ }, 'once revoked, another algorithm can be published');
+  // A current key of an algorithm outside the command's set: revoked without a replacement.
+  const narrow: KeysContext = { ...context, extraAlgs: ['RS256'] };
+  const edCurrent = (await rows(db)).find((row) => row.alg === 'EdDSA' && row.state === 'current')!.kid;
+  const lone = await runKeysCommand(narrow, { name: 'revoke', kid: edCurrent });
+  t.equal(lone.exitCode, 0);
+  t.match(lone.output, `revoked ${edCurrent} (was current)`);
+  t.match(lone.output, 'no EdDSA key signs now: EdDSA is not among ES256, RS256; a replica that signs with it makes a new key at its next refresh');
+  t.notOk((await rows(db)).some((row) => row.alg === 'EdDSA' && row.state === 'current'));
+  const replica = await createKeyRing({ db, encryptionKey, alg: 'ES256', extraAlgs: ['EdDSA'], policy, refreshIntervalMs: 0, now: () => now, logger: silent });
+  t.teardown(() => replica.close());
+  t.equal(replica.signingKey('EdDSA').alg, 'EdDSA', 'a replica with EdDSA makes one');
+});
+
+t.test('switching JWT_ALG without a failed verification: the new algorithm\'s key published ahead', async (t) => {
+  const db = await freshDb(t);
+  const encryptionKey = randomBytes(32);
+  let now = Date.UTC(2026, 0, 1);
+  const ring = (alg: 'ES256' | 'RS256') => createKeyRing({ db, encryptionKey, alg, policy, refreshIntervalMs: 0, now: () => now, logger: silent });
+  const before = await ring('ES256');
+  t.teardown(() => before.close());
+  const context: KeysContext = { db, encryptionKey, policy, alg: 'ES256', now: () => now };
+
+  const ahead = await runKeysCommand(context, { name: 'rotate', alg: 'RS256' });
+  t.equal(ahead.exitCode, 0);
+  const kid = /^published ([\w-]{43}) \(RS256\) ahead as the next key: no replica signs with RS256 yet; .* from 2026-01-01T00:06:05\.000Z\n$/.exec(ahead.output)?.[1];
+  t.ok(kid, ahead.output);
+  t.match(await runKeysCommand(context, { name: 'rotate', alg: 'RS256' }), { exitCode: 0, output: `${kid} (RS256) is already published, ready for replicas that will sign with RS256; nothing to do` });
+  now += 10 * policy.publishDelayMs;
+  await before.refresh();
+  t.same(await byAlg(db), ['ES256 current', 'RS256 next'], 'a replica without RS256 leaves it waiting, however long');
+  t.ok(before.published().jwks.keys.some((key) => key.kid === kid), 'published all along');
+
+  const after = await ring('RS256');
+  t.teardown(() => after.close());
+  t.equal(after.signingKey().kid, kid, 'the first replica with JWT_ALG=RS256 signs with it at once');
+  t.same(await byAlg(db), ['ES256 current', 'RS256 current']);
 });
