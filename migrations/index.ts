@@ -7,6 +7,8 @@ import * as refreshChain from './0005_refresh_chain.js';
 import * as upstreamProtocol from './0006_upstream_protocol.js';
 import * as auditAndWebhooks from './0007_audit_and_webhooks.js';
 import * as bansAndHookClaims from './0008_bans_and_hook_claims.js';
+import * as signingKeysPerAlgorithm from './0009_signing_keys_per_algorithm.js';
+import * as oidcSessions from './0010_oidc_sessions.js';
 
 /** Every migration, in order. Names sort; a released one never changes. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0006_upstream_protocol': upstreamProtocol,
   '0007_audit_and_webhooks': auditAndWebhooks,
   '0008_bans_and_hook_claims': bansAndHookClaims,
+  '0009_signing_keys_per_algorithm': signingKeysPerAlgorithm,
+  '0010_oidc_sessions': oidcSessions,
 };

@@ -18,6 +18,9 @@ import { clientRoutes } from './http/routes/client.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { healthRoutes } from './http/routes/health.js';
 import { homeRoutes } from './http/routes/home.js';
+import { oidcAuthorizeRoutes } from './http/routes/oidc-authorize.js';
+import { oidcEndSessionRoutes } from './http/routes/oidc-end-session.js';
+import { oidcUserinfoRoutes } from './http/routes/oidc-userinfo.js';
 import { loginRoutes } from './http/routes/login.js';
 import { logoutRoutes } from './http/routes/logout.js';
 import { meRoutes } from './http/routes/me.js';
@@ -174,12 +177,16 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   await app.register(clientRoutes, options);
   await app.register(wellKnownRoutes, options);
   await app.register(loginRoutes, options);
+  // The OpenID Connect provider: nothing registered (so 404) without OIDC_CLIENTS.
+  await app.register(oidcAuthorizeRoutes, options);
+  await app.register(oidcEndSessionRoutes, options);
   // The routes a browser app calls with fetch(), in a context of their own:
   // only they (and preflights) run the CORS hook (see http/cors.ts).
   await app.register(async (api) => {
     await api.register(cors, corsOptions(config));
     await api.register(meRoutes, options);
     await api.register(tokenRoutes, options);
+    await api.register(oidcUserinfoRoutes, options);
     await api.register(logoutRoutes, options);
     await api.register(sessionRoutes, options);
     await api.register(accountRoutes, options);

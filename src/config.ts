@@ -1,10 +1,13 @@
 // Configuration: parsed and validated once at start from the environment.
 // loadConfig is pure: it reads only the object it is given, lists every
 // problem it finds, and returns a frozen, typed config.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { isIP } from 'node:net';
 import { CLOCK_LEEWAY_SECONDS } from './keys/key-lifecycle.js';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, isSigningAlg, type SigningAlg } from './keys/signing-keys.js';
 import { parseRedirectUri, type RedirectUri } from './sign-in/redirect-uris.js';
+import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS, checkClientEntry, parseOidcClients, staticClientStore, type ClientStore, type IdTokenAlg, type OidcClient } from './oidc/clients.js';
 import { parseRedisUrl } from './store/redis-url.js';
 import type { EmailMode, UpstreamProtocol } from './twitter/upstream.js';
 import { parseWebhookSecret } from './webhooks/standard-webhooks.js';
@@ -114,7 +117,20 @@ export interface Config {
   readonly webhook: { readonly url: string; readonly key: Buffer; readonly maxAge: number } | undefined;
   /** The sign-in hook; undefined without SIGN_IN_HOOK_URL. */
   readonly signInHook: { readonly url: string; readonly key: Buffer; readonly timeoutMs: number; readonly failOpen: boolean } | undefined;
+  /** The OpenID Connect provider: off (undefined) without registered clients. */
+  readonly oidc: OidcConfig | undefined;
 }
+
+export interface OidcConfig {
+  readonly clients: ClientStore;
+  /** Every registered client, in the order given. */
+  readonly clientList: readonly OidcClient[];
+  /** The algorithms ID tokens are signed with: RS256 always (OIDC Core §15.1), and whatever a client asks for. */
+  readonly idTokenAlgs: readonly IdTokenAlg[];
+}
+
+/** The client the zero-configuration sandbox registers for its landing page. */
+export const DEMO_CLIENT_ID = 'roost-demo';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -130,7 +146,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** What the operator's commands read: each checks only the variables it uses. */
 export type DatabaseCommandConfig = Pick<Config, 'databaseUrl' | 'databaseTimeoutMs' | 'dataDir'>;
 export type KeysCommandConfig = DatabaseCommandConfig &
-  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl' | 'webhook'>;
+  Pick<Config, 'encryptionKey' | 'encryptionKeysPrevious' | 'jwtAlg' | 'jwksMaxAge' | 'keyRefreshInterval' | 'keyRotationInterval' | 'accessTokenTtl' | 'webhook' | 'oidc'>;
 export type SessionsCommandConfig = DatabaseCommandConfig & Pick<Config, 'sessionTtl' | 'sessionIdleTtl' | 'sessionRetention'>;
 
 /** Reads variables from env, collecting every problem instead of stopping at the first. */
@@ -397,7 +413,7 @@ function readReturnToUrls(env: EnvReader, sandboxPage: string | null | undefined
 
 /**
  * CORS_ORIGINS: bare origins, exactly those; by default the origins of
- * RETURN_TO_URLS, where a loopback entry's host is allowed on any port as its
+ * RETURN_TO_URLS and of public OpenID Connect clients' redirect URIs, where a loopback entry's host is allowed on any port as its
  * redirect is (a dev server that moved to the next free port still works).
  */
 function readCorsOrigins(env: EnvReader, returnToUrls: readonly RedirectUri[]): Pick<Config, 'corsOrigins' | 'corsLoopbackHosts'> {
@@ -443,8 +459,8 @@ export function loadKeysCommandConfig(env: Env): KeysCommandConfig {
       'ENCRYPTION_KEY is required when DATABASE_URL is set: the keys this command writes must open on every replica, so give it the ENCRYPTION_KEY they run with',
     );
   }
-  // With a webhook set, the audit events of a key change go to its outbox too.
-  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader), webhook: readOperatorTools(reader).webhook });
+  // With a webhook set, the audit events of a key change go to its outbox too; the registered clients say which ID token keys are kept.
+  return reader.finish({ ...database, ...encryption, ...readSigningKeys(reader), webhook: readOperatorTools(reader).webhook, oidc: readOidcClients(reader, undefined) });
 }
 
 /** npm run sessions: the database and the session times. */
@@ -493,7 +509,12 @@ export function loadConfig(env: Env): Config {
   // The sandbox registers its page at PUBLIC_URL; with PUBLIC_URL wrong, that one problem is reported, not a second one here.
   const sandboxPage = sandbox && !production ? (publicParsed ? `${withoutTrailingSlash(publicParsed)}/` : null) : undefined;
   const returnToUrls = readReturnToUrls(reader, sandboxPage);
-  const cors = readCorsOrigins(reader, returnToUrls);
+  // The zero-configuration sandbox (no X keys, the embedded database) registers a demo client for its landing page.
+  const demoRedirect = sandboxPage && database.databaseUrl === undefined ? sandboxPage : undefined;
+  const oidc = readOidcClients(reader, demoRedirect);
+  // A public client runs in the browser: its pages call /token and /userinfo with fetch().
+  const publicClientPages = (oidc?.clientList ?? []).filter((client) => client.type === 'public').flatMap((client) => client.redirectUris);
+  const cors = readCorsOrigins(reader, [...returnToUrls, ...publicClientPages]);
 
   const cookieSecret = read('COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) {
@@ -560,7 +581,50 @@ export function loadConfig(env: Env): Config {
     tokenRateLimit: integer('TOKEN_RATE_LIMIT', 120, 0, 1_000_000),
     tokenRateLimitWindow: integer('TOKEN_RATE_LIMIT_WINDOW', 60, 1, 86400),
     trustProxy,
+    oidc,
   });
+}
+
+/**
+ * OIDC_CLIENTS (inline JSON) or OIDC_CLIENTS_FILE (JSON or YAML, by the
+ * file's extension); never both. Every problem names the client and field.
+ */
+function readOidcClients(env: EnvReader, demoRedirect: string | undefined): OidcConfig | undefined {
+  const { problems, read } = env;
+  const refuse = (...found: string[]): undefined => {
+    problems.push(...found);
+    return undefined;
+  };
+  const inline = read('OIDC_CLIENTS');
+  const file = read('OIDC_CLIENTS_FILE');
+  if (inline !== undefined && file !== undefined) return refuse('OIDC_CLIENTS and OIDC_CLIENTS_FILE are both set: keep one (the inline list, or the file)');
+  let clients: readonly OidcClient[];
+  if (inline !== undefined) {
+    const parsed = parseOidcClients(inline, 'OIDC_CLIENTS', 'json');
+    if (!parsed.ok) return refuse(...parsed.problems);
+    clients = parsed.clients;
+  } else if (file !== undefined) {
+    const extension = extname(file).toLowerCase();
+    const format = extension === '.json' ? 'json' : extension === '.yaml' || extension === '.yml' ? 'yaml' : undefined;
+    if (format === undefined) return refuse(`OIDC_CLIENTS_FILE must end in .json, .yaml or .yml, which says how it is written (got "${file}")`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      return refuse(`OIDC_CLIENTS_FILE "${file}" cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const parsed = parseOidcClients(text, 'OIDC_CLIENTS_FILE', format);
+    if (!parsed.ok) return refuse(...parsed.problems);
+    clients = parsed.clients;
+  } else if (demoRedirect !== undefined) {
+    const demo = checkClientEntry({ client_id: DEMO_CLIENT_ID, name: 'roost demo', redirect_uris: [demoRedirect] }).client;
+    if (demo === undefined) return undefined;
+    clients = [demo];
+  } else {
+    return undefined;
+  }
+  const asked = new Set<IdTokenAlg>([DEFAULT_ID_TOKEN_ALG, ...clients.map((client) => client.idTokenAlg)]);
+  return Object.freeze({ clients: staticClientStore(clients), clientList: clients, idTokenAlgs: ID_TOKEN_ALGS.filter((alg) => asked.has(alg)) });
 }
 
 /**

@@ -24,6 +24,8 @@ import { startAuditPurge, type AuditPurge } from './audit/purge.js';
 import { deleteExpiredAuditRows } from './audit/queries.js';
 import { startDeliveryWorker, type DeliveryWorker } from './webhooks/delivery-worker.js';
 import { createSignInHook, type SignInHook } from './webhooks/sign-in-hook.js';
+import { createIdTokenSigner } from './oidc/id-token-signer.js';
+import type { IdTokenIssuer } from './sessions/grants.js';
 
 export interface Deps {
   readonly db: Db;
@@ -55,6 +57,8 @@ export interface Deps {
   readonly webhooks: DeliveryWorker | undefined;
   /** Asks SIGN_IN_HOOK_URL before a sign-in issues anything, when it is set. */
   readonly signInHook: SignInHook | undefined;
+  /** Signs registered clients' ID tokens when the OpenID Connect provider is on. */
+  readonly idTokens: IdTokenIssuer | undefined;
   close(): Promise<void>;
 }
 
@@ -156,11 +160,13 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       db,
       encryptionKey: encryptionKeys,
       alg: config.jwtAlg,
+      // ID tokens: RS256, and whatever a registered client asked for.
+      extraAlgs: config.oidc?.idTokenAlgs ?? [],
       policy: keyPolicy(config),
       refreshIntervalMs: config.keyRefreshInterval * 1000,
       now,
       logger,
-      onRotated: (kid) => void audit.record(db, { type: 'signing_key.rotated', outcome: 'success', detail: { kid, by: 'automatic rotation' } }),
+      onRotated: (kid, alg) => void audit.record(db, { type: 'signing_key.rotated', outcome: 'success', detail: { kid, alg, by: 'automatic rotation' } }),
     });
     closers.push(async () => keys.close());
     const sessionPurge = startSessionPurge({
@@ -221,6 +227,9 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
       auditPurge,
       webhooks,
       signInHook,
+      idTokens:
+        config.oidc &&
+        createIdTokenSigner({ issuer: config.publicUrl, ttlSeconds: config.accessTokenTtl, clients: config.oidc.clients, signingKey: (alg) => keys.signingKey(alg), now }),
       close,
     };
   } catch (error) {

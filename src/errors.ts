@@ -11,6 +11,11 @@ export const ERRORS = {
   invalid_token: { status: 401, title: 'The access token is missing or invalid' },
   invalid_grant: { status: 400, title: 'The grant is invalid, expired, revoked or already used' },
   unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
+  // RFC 6749 §5.2: a registered client that did not authenticate; 401 with a Basic challenge when it tried the Authorization header.
+  invalid_client: { status: 400, title: 'The client could not be authenticated' },
+  invalid_client_credentials: { status: 401, title: 'The client could not be authenticated' },
+  // RFC 6750 §3.1: the access token lacks the scope the resource needs.
+  insufficient_scope: { status: 403, title: 'The access token does not carry the scope this needs' },
   not_found: { status: 404, title: 'Not found' },
   request_timeout: { status: 408, title: 'The request took too long to arrive' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -1,12 +1,13 @@
 // CORS (Fetch standard) for the routes a browser app calls with fetch():
-// /token, /logout, /me and /sessions, from the origins of CORS_ORIGINS (by
-// default those of RETURN_TO_URLS) only. Every other route answers no CORS
+// /token, /userinfo, /logout, /me and /sessions, from the origins of
+// CORS_ORIGINS (by default those of RETURN_TO_URLS and of public OpenID
+// Connect clients' redirect URIs) only. Every other route answers no CORS
 // headers, so a foreign page can never read them; its preflights are 404s. No cookies are involved
 // (credentials: false): these routes authenticate with tokens.
 import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
 import type { Config } from '../config.js';
 
-const CORS_PATHS = /^\/(?:token|logout|me|sessions(?:\/[^/?#]*)?)(?:\?|$)/;
+const CORS_PATHS = /^\/(?:token|logout|me|userinfo|sessions(?:\/[^/?#]*)?)(?:\?|$)/;
 // Retry-After: when a 429 says to come back.
 const EXPOSED_HEADERS = ['www-authenticate', 'x-request-id', 'retry-after'];
 

@@ -22,7 +22,8 @@ export function registeredApps(config: Pick<Config, 'returnToUrls'>): string[] {
   return [...new Set(config.returnToUrls.map((uri) => uri.origin))];
 }
 
-export function problemPage(error: AppError, apps: readonly string[]): string {
+/** `heading`: what did not finish, as the person sees it. */
+export function problemPage(error: AppError, apps: readonly string[], heading = 'Sign-in did not finish'): string {
   const links = apps.map((origin) => `<li><a href="${escapeHtml(origin)}/">${escapeHtml(origin)}</a></li>`).join('');
   return `<!doctype html>
 <html lang="en">
@@ -30,14 +31,14 @@ export function problemPage(error: AppError, apps: readonly string[]): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>Sign-in did not finish</title>
+<title>${escapeHtml(heading)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2328}code{font-size:.9em}p.code{color:#59636e}</style>
 </head>
 <body>
 <main>
-<h1>Sign-in did not finish</h1>
+<h1>${escapeHtml(heading)}</h1>
 <p>${escapeHtml(error.detail.replace(/\.$/, ''))}.</p>
-<p>Go back to the app you came from and sign in again.</p>
+<p>Go back to the app you came from${heading === 'Sign-in did not finish' ? ' and sign in again' : ''}.</p>
 ${links === '' ? '' : `<ul>${links}</ul>`}
 <p class="code">Error code: <code>${escapeHtml(error.code)}</code> (${error.status})</p>
 </main>
@@ -46,14 +47,14 @@ ${links === '' ? '' : `<ul>${links}</ul>`}
 `;
 }
 
-export function sendProblemPage(reply: FastifyReply, error: AppError, apps: readonly string[]): FastifyReply {
+export function sendProblemPage(reply: FastifyReply, error: AppError, apps: readonly string[], heading?: string): FastifyReply {
   return reply
     .status(error.status)
     .headers(error.headers)
     .header('cache-control', 'no-store')
     .header('content-security-policy', PROBLEM_PAGE_CSP)
     .type('text/html; charset=utf-8')
-    .send(problemPage(error, apps));
+    .send(problemPage(error, apps, heading));
 }
 
 /**
@@ -61,11 +62,11 @@ export function sendProblemPage(reply: FastifyReply, error: AppError, apps: read
  * an error is answered with the page when the browser asks for HTML; any
  * other client gets the app's problem+json, from the parent handler.
  */
-export function answerBrowsersWithPages(app: FastifyInstance, apps: readonly string[]): void {
+export function answerBrowsersWithPages(app: FastifyInstance, apps: readonly string[], heading?: string): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (!wantsPage(request)) throw error;
     const appError = toAppError(error, request);
     logProblem(request, appError, error);
-    return sendProblemPage(reply, appError, apps);
+    return sendProblemPage(reply, appError, apps, heading);
   });
 }

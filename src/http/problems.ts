@@ -28,6 +28,17 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
 }
 
 /**
+ * An OAuth error of the token endpoint (RFC 6749 §5.2): `application/json`,
+ * as the RFC says and OAuth client libraries insist on, with `error` and
+ * `error_description` beside the problem's own members (RFC 9457), which
+ * stay for clients that read those.
+ */
+export function sendOAuthError(reply: FastifyReply, error: AppError): FastifyReply {
+  const body = JSON.stringify({ ...toProblem(error), error_description: error.detail }).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return reply.status(error.status).headers(error.headers).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+}
+
+/**
  * Requests Node's HTTP parser refuses (malformed, headers too large, too
  * slow) never reach a route; they still get a problem+json answer. Nothing
  * is logged: the error carries the raw bytes, cookies and all.

@@ -12,13 +12,14 @@ import { parseScope, type OidcScope } from './scopes.js';
 export const PROMPT_VALUES = ['none', 'login', 'consent', 'select_account'] as const;
 
 /**
- * What the client asked of the sign-in. roost keeps no browser session of
- * its own and has no screens: every sign-in is a trip to X, where the person
- * picks an account and approves. So:
- * - `none`: answered with login_required (nothing can be reused silently);
- * - `login`, and `consent` and `select_account` with it: satisfied by that
- *   trip, since X's pages are where the person signs in, picks the account
- *   and approves, and the clients are registered by the operator.
+ * What the client asked of the sign-in. roost has no screens of its own: a
+ * sign-in is a trip to X, where the person picks an account and approves,
+ * or the browser session that trip left at roost (single sign-on). So:
+ * - `none`: the browser session answers, or login_required when there is
+ *   none usable (or none recent enough for max_age);
+ * - `login`, and `consent` and `select_account` with it: a new trip to X,
+ *   since X's pages are where the person signs in, picks the account and
+ *   approves, and the clients are registered by the operator.
  */
 export type PromptRequest = 'none' | 'login';
 

@@ -12,7 +12,7 @@ import { hashRefreshToken, isWellFormedRefreshToken, legacyNextRefreshToken, new
 import type { RefreshChain } from './refresh-chain.js';
 import type { SessionCheck } from './session-check.js';
 import { decideRefresh, rotationBounds } from './policy.js';
-import { findSessionByRefreshFamily, findSessionByRefreshHash, insertSession, revokeSession, touchSession } from './queries.js';
+import { findSessionByRefreshFamily, findSessionByRefreshHash, insertSession, revokeSession, touchSession, type SessionRow } from './queries.js';
 import { rotateRefreshToken } from './rotation.js';
 import { issueAccessToken } from '../keys/access-tokens.js';
 import { findUser, type User } from '../users/profiles.js';
@@ -36,6 +36,26 @@ export interface GrantDeps {
   readonly onRepeat?: (sessionId: string, derivation: Derivation, concurrent: boolean) => void;
   /** A refresh found its session past its lifetime or idle limit, and ended it: awaited, like onReuse. */
   readonly onExpired?: (sessionId: string, userId: string, why: 'expired' | 'idle') => void | Promise<void>;
+  /** Signs the ID token of a registered client's session (the OpenID Connect provider); absent without one. */
+  readonly idTokens?: IdTokenIssuer;
+}
+
+/** Who an OpenID Connect session was opened for, and what it was granted. */
+export interface SessionClient {
+  readonly clientId: string;
+  /** Space-separated, as granted. */
+  readonly scope: string;
+  /** When the person signed in at X. */
+  readonly authTimeMs: number;
+  /** Only in the ID token of the code's redemption (OIDC Core §12.2). */
+  readonly nonce?: string | undefined;
+}
+
+export type IdTokenIssuer = (user: User, sessionId: string, accessToken: string, client: SessionClient) => Promise<string>;
+
+/** The refresh token of a registered client's session is handed out only with offline_access (OIDC Core §11). */
+export function grantsRefreshToken(client: SessionClient | undefined): boolean {
+  return client === undefined || client.scope.split(' ').includes('offline_access');
 }
 
 /**
@@ -62,6 +82,15 @@ export interface TokenResponse {
   readonly refresh_token: string;
 }
 
+/** A registered client's answer (OIDC Core §3.1.3.3): scope and id_token; a refresh token only with offline_access. */
+export interface ClientTokenResponse extends Omit<TokenResponse, 'refresh_token'> {
+  readonly refresh_token?: string;
+  readonly scope: string;
+  readonly id_token: string;
+}
+
+export type GrantResponse = TokenResponse | ClientTokenResponse;
+
 /** Opens a session for a user who just signed in, and issues its first tokens; `claims` (the sign-in hook's) go into every token of it. */
 export async function openSession(
   deps: GrantDeps,
@@ -83,13 +112,47 @@ export async function openSession(
   return { sessionId: session.id, response: await tokenResponse(deps, user, session.id, refreshToken, claims) };
 }
 
+/** Opens a registered client's session, from the browser session the person signed in with, and issues its first tokens. */
+export async function openClientSession(
+  deps: GrantDeps,
+  user: User,
+  info: ClientInfo,
+  claims: Readonly<Record<string, unknown>> | undefined,
+  client: SessionClient,
+  browserSessionId: string | null,
+): Promise<{ sessionId: string; response: ClientTokenResponse }> {
+  const refreshToken = newRefreshToken();
+  const session = await insertSession(deps.db, {
+    claims,
+    kind: 'oidc',
+    clientId: client.clientId,
+    scope: client.scope,
+    authTimeMs: client.authTimeMs,
+    browserSessionId,
+    userId: user.id,
+    refreshHash: hashRefreshToken(refreshToken),
+    refreshFamily: refreshFamily(refreshToken),
+    nowMs: deps.now(),
+    ttlSeconds: deps.config.sessionTtl,
+    ...info,
+  });
+  if (!session) throw invalidGrant('The user of this sign-in no longer exists or is suspended');
+  return { sessionId: session.id, response: await clientTokenResponse(deps, user, session.id, refreshToken, claims, client) };
+}
+
 export interface CodeRedemption {
   readonly code: string;
-  readonly codeVerifier: string;
+  /** Required unless a confidential client authenticated and its authorization request had no code_challenge. */
+  readonly codeVerifier: string | undefined;
   readonly redirectUri: string;
 }
 
-export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedemption, client: ClientInfo): Promise<TokenResponse> {
+/**
+ * `clientId`: the registered client that authenticated, or null for roost's
+ * own apps. A code works only for whom it was issued to: a registered
+ * client's code for that client, roost's own codes without one.
+ */
+export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedemption, client: ClientInfo, clientId: string | null = null): Promise<GrantResponse> {
   const redemption = await redeemCode(deps.store, request.code, deps.now());
   switch (redemption.kind) {
     case 'unknown':
@@ -103,12 +166,26 @@ export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedem
       throw invalidGrant('The code was already used; the session it opened has been ended');
   }
   const { grant } = redemption;
+  const issuedTo = grant.oidc?.clientId ?? null;
+  if (issuedTo !== null && clientId === null) {
+    throw new AppError('invalid_client', 'This code was issued to a registered client: authenticate as that client', { members: { error: 'invalid_client' } });
+  }
+  if (issuedTo !== clientId) throw invalidGrant(issuedTo === null ? 'This code was not issued to a registered client' : 'This code was issued to another client');
   // §4.1.3: identical to the redirect URI of the authorization request, character for character.
-  if (request.redirectUri !== grant.redirectUri) throw invalidGrant('redirect_uri does not match the return_to of the sign-in');
-  if (!verifierMatches(request.codeVerifier, grant.challenge)) throw invalidGrant('code_verifier does not match the code_challenge');
+  if (request.redirectUri !== grant.redirectUri) throw invalidGrant(issuedTo === null ? 'redirect_uri does not match the return_to of the sign-in' : 'redirect_uri does not match the authorization request');
+  if (grant.challenge === null) {
+    // RFC 9700 §2.1.1: a verifier without a challenge is refused, so PKCE cannot be stripped from the request alone.
+    if (request.codeVerifier !== undefined) throw invalidGrant('code_verifier was sent, but the authorization request had no code_challenge');
+  } else if (request.codeVerifier === undefined) {
+    throw invalidGrant('code_verifier is required: the authorization request had a code_challenge');
+  } else if (!verifierMatches(request.codeVerifier, grant.challenge)) {
+    throw invalidGrant('code_verifier does not match the code_challenge');
+  }
   const user = await findUser(deps.db, grant.userId);
   if (!user) throw invalidGrant('The user of this sign-in no longer exists');
-  const tokens = await openSession(deps, user, client, grant.claims);
+  const tokens = grant.oidc
+    ? await openClientSession(deps, user, client, grant.claims, grant.oidc, grant.oidc.browserSessionId)
+    : await openSession(deps, user, client, grant.claims);
   if (!(await recordRedemption(deps.store, request.code, tokens.sessionId))) {
     await endSession(deps, tokens.sessionId, 'code_replay', 'code_during_redemption');
     throw invalidGrant('The code was used again while it was being redeemed; the session it opened has been ended');
@@ -116,17 +193,24 @@ export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedem
   return tokens.response;
 }
 
-export async function refreshGrant(deps: GrantDeps, presented: string): Promise<TokenResponse> {
+/**
+ * `clientId`: the registered client that authenticated, or null for roost's
+ * own apps. A refresh token works only for the client it was issued to.
+ */
+export async function refreshGrant(deps: GrantDeps, presented: string): Promise<TokenResponse>;
+export async function refreshGrant(deps: GrantDeps, presented: string, clientId: string | null): Promise<GrantResponse>;
+export async function refreshGrant(deps: GrantDeps, presented: string, clientId: string | null = null): Promise<GrantResponse> {
   if (!isWellFormedRefreshToken(presented)) throw invalidGrant('The refresh token is malformed');
   const presentedHash = hashRefreshToken(presented);
   const next = nextRefreshToken(deps.refreshChain.key, presented);
-  const rotation = { presentedHash, nextHash: hashRefreshToken(next), family: refreshFamily(presented) };
+  const rotation = { presentedHash, nextHash: hashRefreshToken(next), family: refreshFamily(presented), clientId };
   // The common case, the live token of a live session, in one statement.
   const nowMs = deps.now();
   const first = await rotateRefreshToken(deps.db, { ...rotation, nowMs, bounds: rotationBounds(nowMs, deps.config.sessionIdleTtl) });
-  if (first.kind === 'rotated') return tokenResponse(deps, rotatedUser(first.user), first.sessionId, next, first.claims);
+  if (first.kind === 'rotated') return tokenResponse(deps, rotatedUser(first.user), first.sessionId, next, first.claims, first.client);
   if (first.kind === 'kept') {
     const { session } = first;
+    if (session.client_id !== clientId) throw otherClient();
     const decision = decideRefresh(
       { revokedAt: session.revoked_at, expiresAt: session.expires_at, lastUsedAt: session.last_used_at, spentAt: null, childIsLive: false },
       nowMs,
@@ -151,14 +235,16 @@ async function refreshByLookup(
   deps: GrantDeps,
   presented: string,
   next: string,
-  rotation: { presentedHash: string; nextHash: string; family: string },
+  rotation: { presentedHash: string; nextHash: string; family: string; clientId: string | null },
   firstAttempt: number,
-): Promise<TokenResponse> {
+): Promise<GrantResponse> {
   // A second pass only when a concurrent refresh rotated the same token between our read and our write.
   for (let attempt = firstAttempt; attempt < 2; attempt += 1) {
     const found = (await findSessionByRefreshHash(deps.db, rotation.presentedHash)) ?? (await findSessionByRefreshFamily(deps.db, rotation.family));
     if (!found) throw invalidGrant('The refresh token is unknown');
     const { row } = found;
+    // Before anything is decided or ended: another client's token tells nothing about this session.
+    if ((row.client_id ?? null) !== rotation.clientId) throw otherClient();
     const child = found.spentAt instanceof Date ? liveChild(deps.refreshChain, presented, row.refresh_hash, { token: next, hash: rotation.nextHash }) : undefined;
     const nowMs = deps.now();
     const decision = decideRefresh(
@@ -182,11 +268,11 @@ async function refreshByLookup(
         const { token, derivation } = child as NonNullable<typeof child>;
         await touchSession(deps.db, row.id, nowMs);
         deps.onRepeat?.(row.id, derivation, attempt > 0);
-        return tokenResponse(deps, await userOf(deps, row.user_id), row.id, token, row.claims);
+        return tokenResponse(deps, await userOf(deps, row.user_id), row.id, token, row.claims, sessionClient(row));
       }
       case 'rotate': {
         const rotated = await rotateRefreshToken(deps.db, { ...rotation, nowMs, bounds: rotationBounds(nowMs, deps.config.sessionIdleTtl) });
-        if (rotated.kind === 'rotated') return tokenResponse(deps, rotatedUser(rotated.user), rotated.sessionId, next, rotated.claims);
+        if (rotated.kind === 'rotated') return tokenResponse(deps, rotatedUser(rotated.user), rotated.sessionId, next, rotated.claims, rotated.client);
       }
     }
   }
@@ -248,16 +334,64 @@ async function userOf(deps: GrantDeps, userId: string): Promise<User> {
   return user;
 }
 
+async function tokenResponse(deps: GrantDeps, user: User, sessionId: string, refreshToken: string, claims?: Readonly<Record<string, unknown>> | null): Promise<TokenResponse>;
+async function tokenResponse(
+  deps: GrantDeps,
+  user: User,
+  sessionId: string,
+  refreshToken: string,
+  claims: Readonly<Record<string, unknown>> | null | undefined,
+  client: SessionClient | undefined,
+): Promise<GrantResponse>;
 async function tokenResponse(
   deps: GrantDeps,
   user: User,
   sessionId: string,
   refreshToken: string,
   claims?: Readonly<Record<string, unknown>> | null,
-): Promise<TokenResponse> {
+  client?: SessionClient,
+): Promise<GrantResponse> {
+  if (client !== undefined) return clientTokenResponse(deps, user, sessionId, refreshToken, claims, client);
   const settings = { issuer: deps.config.publicUrl, audience: deps.config.jwtAudience, ttlSeconds: deps.config.accessTokenTtl };
   const accessToken = await issueAccessToken(user, settings, deps.signingKey(), deps.now(), sessionId, claims);
   return { access_token: accessToken, token_type: 'Bearer', expires_in: settings.ttlSeconds, refresh_token: refreshToken };
+}
+
+async function clientTokenResponse(
+  deps: GrantDeps,
+  user: User,
+  sessionId: string,
+  refreshToken: string,
+  claims: Readonly<Record<string, unknown>> | null | undefined,
+  client: SessionClient,
+): Promise<ClientTokenResponse> {
+  // A registered client's access token is for /userinfo (RFC 9068: client_id and scope in it).
+  const settings = { issuer: deps.config.publicUrl, audience: userinfoAudience(deps.config.publicUrl), ttlSeconds: deps.config.accessTokenTtl };
+  const accessToken = await issueAccessToken(user, settings, deps.signingKey(), deps.now(), sessionId, { ...claims, client_id: client.clientId, scope: client.scope });
+  if (deps.idTokens === undefined) throw new AppError('internal_error', 'ID tokens cannot be signed here');
+  const idToken = await deps.idTokens(user, sessionId, accessToken, client);
+  return {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: settings.ttlSeconds,
+    scope: client.scope,
+    id_token: idToken,
+    ...(grantsRefreshToken(client) ? { refresh_token: refreshToken } : {}),
+  };
+}
+
+/** The audience of a registered client's access tokens: the UserInfo endpoint, where they are spent. */
+export function userinfoAudience(publicUrl: string): string {
+  return `${publicUrl}/userinfo`;
+}
+
+function sessionClient(row: Pick<SessionRow, 'client_id' | 'scope' | 'auth_time' | 'created_at'>): SessionClient | undefined {
+  if (row.client_id === null || row.client_id === undefined) return undefined;
+  return { clientId: row.client_id, scope: row.scope ?? 'openid', authTimeMs: (row.auth_time ?? row.created_at).getTime() };
+}
+
+function otherClient(): AppError {
+  return invalidGrant('This refresh token was issued to another client');
 }
 
 /** RFC 6749 §5.2: the `error` member says what an OAuth client library expects to read. */

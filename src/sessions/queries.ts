@@ -3,7 +3,7 @@
 // SPENT_TOKENS_KEPT used tokens move to spent_refresh_tokens, so that a
 // refresh repeated within the grace window is told from reuse, and older
 // ones are still known as the session's by their family.
-import { withDatabase, type Db } from '../store/db.js';
+import { withDatabase, type Db, type SessionKind } from '../store/db.js';
 import type { PresentedSession, PurgeCutoffs, SessionLifetime } from './policy.js';
 
 export interface SessionRow {
@@ -18,6 +18,10 @@ export interface SessionRow {
   readonly ip: string | null;
   /** What the sign-in hook added, carried by every token of the session. */
   readonly claims?: Readonly<Record<string, unknown>> | null;
+  /** A registered OpenID Connect client's session: the client, the scope granted, when the person signed in at X. */
+  readonly client_id?: string | null;
+  readonly scope?: string | null;
+  readonly auth_time?: Date | null;
 }
 
 /**
@@ -40,6 +44,12 @@ export interface NewSession {
   readonly ip: string | null;
   /** What the sign-in hook added (SIGN_IN_HOOK_URL). */
   readonly claims?: Readonly<Record<string, unknown>> | undefined;
+  /** 'app' unless said: a browser session (SSO) or a registered client's. */
+  readonly kind?: SessionKind;
+  readonly clientId?: string;
+  readonly scope?: string;
+  readonly authTimeMs?: number;
+  readonly browserSessionId?: string | null;
 }
 
 const MAX_USER_AGENT = 512;
@@ -52,7 +62,7 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
     db
       .insertInto('sessions')
       // INSERT … SELECT: a user deleted a moment ago yields no row instead of a foreign-key error.
-      .columns(['user_id', 'refresh_hash', 'refresh_family', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip', 'claims'])
+      .columns(['user_id', 'refresh_hash', 'refresh_family', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip', 'claims', 'kind', 'client_id', 'scope', 'auth_time', 'browser_session_id'])
       .expression((eb) =>
         eb
           .selectFrom('users')
@@ -66,6 +76,11 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
             eb.val(session.userAgent?.slice(0, MAX_USER_AGENT) ?? null).as('user_agent'),
             eb.val(session.ip).as('ip'),
             eb.val(session.claims ? JSON.stringify(session.claims) : null).as('claims'),
+            eb.val(session.kind ?? 'app').as('kind'),
+            eb.val(session.clientId ?? null).as('client_id'),
+            eb.val(session.scope ?? null).as('scope'),
+            eb.val(session.authTimeMs === undefined ? null : new Date(session.authTimeMs)).as('auth_time'),
+            eb.val(session.browserSessionId ?? null).as('browser_session_id'),
           ])
           .where('id', '=', session.userId)
           // A ban that committed after the sign-in checked for one still wins; and FOR SHARE

@@ -10,6 +10,7 @@
 import { withDatabase, type Db } from '../store/db.js';
 import type { User } from '../users/profiles.js';
 import type { RotationBounds } from './policy.js';
+import type { SessionClient } from './grants.js';
 import { prepareStatement } from './prepared-statement.js';
 import { SPENT_TOKENS_KEPT, type SessionRow } from './queries.js';
 
@@ -18,16 +19,25 @@ export interface Rotation {
   readonly nextHash: string;
   /** refreshFamily() of the presented token: recorded for a session opened before families were. */
   readonly family: string;
+  /** The registered client that authenticated, or null: only that client's session rotates. */
+  readonly clientId?: string | null;
   readonly nowMs: number;
   readonly bounds: RotationBounds;
 }
 
 /** The columns the refresh policy reads. */
-export type LiveSession = Pick<SessionRow, 'id' | 'user_id' | 'refresh_hash' | 'revoked_at' | 'expires_at' | 'last_used_at'>;
+export type LiveSession = Pick<SessionRow, 'id' | 'user_id' | 'refresh_hash' | 'revoked_at' | 'expires_at' | 'last_used_at'> & { readonly client_id: string | null };
 
 export type RotationResult =
   /** Rotated; `user` is undefined only if the user vanished, which the foreign key's cascade rules out. */
-  | { readonly kind: 'rotated'; readonly sessionId: string; readonly user: User | undefined; readonly claims: Readonly<Record<string, unknown>> | null }
+  | {
+      readonly kind: 'rotated';
+      readonly sessionId: string;
+      readonly user: User | undefined;
+      readonly claims: Readonly<Record<string, unknown>> | null;
+      /** The registered client of the session, when it has one. */
+      readonly client: SessionClient | undefined;
+    }
   /**
    * The presented token was the live one when the statement began, and is
    * not rotated: the session has ended, or a concurrent refresh rotated it
@@ -47,6 +57,8 @@ export async function rotateRefreshToken(db: Db, rotation: Rotation): Promise<Ro
       presentedHash: rotation.presentedHash,
       nextHash: rotation.nextHash,
       family: rotation.family,
+      // No client_id is empty: roost's own sessions have none.
+      clientId: rotation.clientId ?? '',
       now: new Date(rotation.nowMs),
       expiresAfter: rotation.bounds.expiresAfter,
       lastUsedAfter: rotation.bounds.lastUsedAfter,
@@ -54,24 +66,26 @@ export async function rotateRefreshToken(db: Db, rotation: Rotation): Promise<Ro
   );
   const row = rows[0];
   if (row === undefined) return { kind: 'not-live' };
-  const { rotated_id: rotatedId, rotated_claims: claims, twitter_id: twitterId, screen_name: screenName, name, picture, email, created_at: createdAt, updated_at: updatedAt, ...session } = row;
+  const { rotated_id: rotatedId, rotated_claims: claims, rotated_scope: scope, rotated_auth_time: authTime, rotated_created_at: rotatedCreatedAt, twitter_id: twitterId, screen_name: screenName, name, picture, email, created_at: createdAt, updated_at: updatedAt, ...session } = row;
   if (rotatedId === null) return { kind: 'kept', session };
   const user: User | undefined =
     twitterId === null || screenName === null || name === null || createdAt === null || updatedAt === null
       ? undefined
       : { id: session.user_id, twitter_id: twitterId, screen_name: screenName, name, picture, email, created_at: createdAt, updated_at: updatedAt };
-  return { kind: 'rotated', sessionId: rotatedId, user, claims: claims ?? null };
+  const client =
+    session.client_id === null ? undefined : { clientId: session.client_id, scope: scope ?? 'openid', authTimeMs: (authTime ?? rotatedCreatedAt ?? new Date(0)).getTime() };
+  return { kind: 'rotated', sessionId: rotatedId, user, claims: claims ?? null, client };
 }
 
 const rotationStatement = prepareStatement(
-  { presentedHash: 'text', nextHash: 'text', family: 'text', now: 'timestamp', expiresAfter: 'timestamp', lastUsedAfter: 'timestamp' },
+  { presentedHash: 'text', nextHash: 'text', family: 'text', clientId: 'text', now: 'timestamp', expiresAfter: 'timestamp', lastUsedAfter: 'timestamp' },
   (db, values) =>
     db
       // A plain read in a data-modifying statement sees the rows as they were before it.
       .with('live', (qb) =>
         qb
           .selectFrom('sessions')
-          .select(['id', 'user_id', 'refresh_hash', 'revoked_at', 'expires_at', 'last_used_at'])
+          .select(['id', 'user_id', 'refresh_hash', 'revoked_at', 'expires_at', 'last_used_at', 'client_id'])
           .where('refresh_hash', '=', values.presentedHash),
       )
       .with('rotated', (qb) =>
@@ -87,9 +101,10 @@ const rotationStatement = prepareStatement(
           .where('revoked_at', 'is', null)
           .where('expires_at', '>', values.expiresAfter)
           .where('last_used_at', '>', values.lastUsedAfter)
+          .where((eb) => eb(eb.fn.coalesce('client_id', eb.val('')), '=', values.clientId))
           // A suspended user's session rotates no more, even one a ban could not see (it ends them all).
           .where(({ not, exists, selectFrom }) => not(exists(selectFrom('users').select('users.id').whereRef('users.id', '=', 'sessions.user_id').where('users.banned_at', 'is not', null))))
-          .returning(['id', 'user_id', 'rotations', 'claims']),
+          .returning(['id', 'user_id', 'rotations', 'claims', 'scope', 'auth_time', 'created_at']),
       )
       .with('spent', (qb) =>
         qb
@@ -117,8 +132,12 @@ const rotationStatement = prepareStatement(
         'live.revoked_at',
         'live.expires_at',
         'live.last_used_at',
+        'live.client_id',
         'rotated.id as rotated_id',
         'rotated.claims as rotated_claims',
+        'rotated.scope as rotated_scope',
+        'rotated.auth_time as rotated_auth_time',
+        'rotated.created_at as rotated_created_at',
         'users.twitter_id',
         'users.screen_name',
         'users.name',

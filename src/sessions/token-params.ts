@@ -12,11 +12,15 @@ export interface TokenRequestBody {
   readonly code_verifier?: string;
   readonly redirect_uri?: string;
   readonly refresh_token?: string;
+  /** A registered client's credentials in the body (client_secret_post, or client_id alone for a public client). */
+  readonly client_id?: string;
+  readonly client_secret?: string;
 }
 
 export type TokenRequest =
   | { readonly grantType: 'refresh_token'; readonly refreshToken: string }
-  | { readonly grantType: 'authorization_code'; readonly code: string; readonly codeVerifier: string; readonly redirectUri: string };
+  /** codeVerifier: required unless a confidential client authenticates (the token route checks that). */
+  | { readonly grantType: 'authorization_code'; readonly code: string; readonly codeVerifier: string | undefined; readonly redirectUri: string };
 
 export type TokenRequestCheck = { readonly ok: true; readonly value: TokenRequest } | { readonly ok: false; readonly reason: string };
 
@@ -50,9 +54,13 @@ export function parseTokenRequest(body: TokenRequestBody): TokenRequestCheck {
     return { ok: true, value: { grantType, refreshToken } };
   }
   if (!code) return missing('code', grantType);
-  if (!codeVerifier) return missing('code_verifier', grantType);
   if (!redirectUri) return missing('redirect_uri', grantType);
-  return { ok: true, value: { grantType, code, codeVerifier, redirectUri } };
+  return { ok: true, value: { grantType, code, codeVerifier: codeVerifier || undefined, redirectUri } };
+}
+
+/** The error for a code redemption without code_verifier where one is always needed (roost's own apps, public clients). */
+export function missingCodeVerifier(): string {
+  return 'code_verifier is required with grant_type=authorization_code';
 }
 
 function missing(name: string, grantType: string): TokenRequestCheck {

@@ -13,12 +13,25 @@ const CODE = /^[A-Za-z0-9_-]{43}$/;
 
 export interface CodeGrant {
   readonly userId: string;
-  readonly challenge: string;
+  /** The S256 code_challenge; null only for a confidential OpenID Connect client that sent none. */
+  readonly challenge: string | null;
   readonly redirectUri: string;
   /** What the sign-in hook added, for the session the code opens. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /** A code of the OpenID Connect provider: the client it was issued to and what it asked for. */
+  readonly oidc?: ClientCode;
   /** Checked against the injected clock as well as the store's own expiry. */
   readonly expiresAt: number;
+}
+
+export interface ClientCode {
+  readonly clientId: string;
+  readonly scope: string;
+  readonly nonce?: string;
+  /** When the person signed in at X. */
+  readonly authTimeMs: number;
+  /** The browser session the code was issued in. */
+  readonly browserSessionId: string;
 }
 
 export async function issueCode(store: FlowStore, grant: Omit<CodeGrant, 'expiresAt'>, nowMs: number): Promise<string> {

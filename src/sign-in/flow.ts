@@ -17,12 +17,15 @@ import { checkReturnTo, withFragment, withQuery } from './return-to.js';
 import type { Upstream, UpstreamProtocol } from '../twitter/upstream.js';
 import { upsertUser } from '../users/profiles.js';
 import type { SignInHook } from '../webhooks/sign-in-hook.js';
+import { codeResponseUrl, errorResponseUrl, type AuthorizationResponseError } from '../oidc/authorization-response.js';
+import { openBrowserSession, type OpenedBrowserSession } from '../oidc/browser-sessions.js';
+import { findRedirectUri } from './redirect-uris.js';
 
 export interface SignInDeps extends GrantDeps {
   /** SIGN_IN_HOOK_URL's caller, when one is set. */
   readonly signInHook?: SignInHook | undefined;
   readonly config: GrantDeps['config'] &
-    Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToUrls'> & { readonly twitter: Pick<Config['twitter'], 'email'>; readonly signInHook?: Pick<NonNullable<Config['signInHook']>, 'failOpen'> | undefined };
+    Pick<Config, 'callbackUrl' | 'flowTtl' | 'returnToUrls' | 'oidc'> & { readonly twitter: Pick<Config['twitter'], 'email'>; readonly signInHook?: Pick<NonNullable<Config['signInHook']>, 'failOpen'> | undefined };
   readonly store: FlowStore;
   readonly upstream: Upstream;
   readonly db: Db;
@@ -41,6 +44,18 @@ interface FlowRecord {
   readonly codeRequest?: CodeRequest & { readonly state?: string };
   /** The app's opaque state, sent back with every answer. */
   readonly state?: string;
+  /** A registered client's authorization request (the OpenID Connect provider); returnTo is its redirect_uri. */
+  readonly oidc?: PendingAuthorization;
+}
+
+/** What an authorization request at /authorize asked for, kept while the person is at X. */
+export interface PendingAuthorization {
+  readonly clientId: string;
+  /** Space-separated, the scopes roost understood. */
+  readonly scope: string;
+  readonly state?: string;
+  readonly nonce?: string;
+  readonly codeChallenge?: string;
 }
 
 export interface StartedSignIn {
@@ -51,7 +66,18 @@ export interface StartedSignIn {
 
 /** How a callback whose flow was found ends: always back at the app, with tokens, a code or an error. */
 export type SignInOutcome =
-  | { readonly kind: 'signed-in'; readonly location: string; readonly tokensIssued: boolean; readonly userId: string; readonly sessionId?: string; readonly isNewUser: boolean }
+  | {
+      readonly kind: 'signed-in';
+      readonly location: string;
+      readonly tokensIssued: boolean;
+      readonly userId: string;
+      readonly sessionId?: string;
+      readonly isNewUser: boolean;
+      /** Through /authorize: the browser session to keep in the browser's cookie. */
+      readonly browserSession?: OpenedBrowserSession;
+      /** Through /authorize: the client the code is for. */
+      readonly clientId?: string;
+    }
   /**
    * The user cancelled at X; (TWITTER_EMAIL=required) X had no confirmed
    * email for them; an operator suspended the account; the sign-in hook said no.
@@ -59,7 +85,8 @@ export type SignInOutcome =
   | { readonly kind: 'denied'; readonly reason: 'cancelled' | 'email_required' | 'suspended' | 'hook_refused'; readonly location: string; readonly userId?: string }
   | { readonly kind: 'failed'; readonly location: string; readonly error: AppError; readonly cause: unknown };
 
-export async function startSignIn(deps: SignInDeps, returnTo: string, request: LoginRequest): Promise<StartedSignIn> {
+/** `oidc`: the sign-in serves a registered client's authorization request, and returnTo is its redirect_uri. */
+export async function startSignIn(deps: SignInDeps, returnTo: string, request: LoginRequest, oidc?: PendingAuthorization): Promise<StartedSignIn> {
   const binding = randomBytes(32).toString('base64url');
   const started = await deps.upstream.begin(deps.config.callbackUrl);
   const record: FlowRecord = {
@@ -69,6 +96,7 @@ export async function startSignIn(deps: SignInDeps, returnTo: string, request: L
     binding: digest(binding),
     ...(request.codeRequest ? { codeRequest: request.codeRequest } : {}),
     ...(request.state !== undefined ? { state: request.state } : {}),
+    ...(oidc ? { oidc } : {}),
   };
   await deps.store.put(flowKey(started.handle), JSON.stringify(record), deps.config.flowTtl);
   return { location: started.location, binding };
@@ -91,13 +119,19 @@ export async function finishSignIn(
   const stored = await deps.store.take(flowKey(params.handle));
   if (stored === null) throw new AppError('flow_not_found', 'This sign-in is unknown, expired or already used; start again');
   const record = JSON.parse(stored) as FlowRecord;
-  // Checked again: the registered URLs may have changed since the flow started.
-  const target = checkReturnTo(record.returnTo, deps.config.returnToUrls);
+  const { codeRequest, oidc } = record;
+  // Checked again: the registered URLs (or the client) may have changed since the flow started.
+  const target = oidc ? checkClientRedirect(deps, oidc.clientId, record.returnTo) : checkReturnTo(record.returnTo, deps.config.returnToUrls);
   if (!target.ok) throw new AppError('return_to_not_allowed', target.reason);
-  const { codeRequest } = record;
-  const state = record.state ?? codeRequest?.state;
+  const state = oidc ? oidc.state : (record.state ?? codeRequest?.state);
+  const issuer = deps.config.publicUrl;
   // In the code mode the answer goes in the query (RFC 6749 §4.1.2), in the fragment mode in the fragment; `state` with either.
+  // A registered client's answer carries iss too (RFC 9207).
   const answer = (params: Record<string, string>) => {
+    if (oidc && params.error !== undefined) {
+      return errorResponseUrl(target.url, { error: params.error as AuthorizationResponseError, description: params.error_description ?? '', state, issuer });
+    }
+    if (oidc && params.code !== undefined) return codeResponseUrl(target.url, { code: params.code, state, issuer });
     const all = state === undefined ? params : { ...params, state };
     return codeRequest ? withQuery(target.url, all) : withFragment(target.url, all);
   };
@@ -165,6 +199,24 @@ export async function finishSignIn(
         return fail(new AppError('sign_in_hook_failed', 'Signing in is briefly unavailable; try again shortly', { cause: new Error(`the sign-in hook failed (${verdict.kind}): ${verdict.problem}`) }));
       } else hookFailedOpen?.(verdict.problem);
     }
+    if (oidc) {
+      // The browser session first: the code names it, and a logout there ends what the code opens.
+      const authTimeMs = deps.now();
+      const browserSession = await openBrowserSession(deps.db, { userId: user.id, authTimeMs, ttlSeconds: deps.config.sessionTtl, claims, ...client });
+      if (!browserSession) return fail(new AppError('invalid_grant', 'The user of this sign-in no longer exists or is suspended'));
+      const code = await issueCode(
+        deps.store,
+        {
+          userId: user.id,
+          challenge: oidc.codeChallenge ?? null,
+          redirectUri: target.url,
+          ...(claims ? { claims } : {}),
+          oidc: { clientId: oidc.clientId, scope: oidc.scope, ...(oidc.nonce !== undefined ? { nonce: oidc.nonce } : {}), authTimeMs, browserSessionId: browserSession.id },
+        },
+        deps.now(),
+      );
+      return { kind: 'signed-in', location: answer({ code }), tokensIssued: false, userId: user.id, isNewUser: user.is_new, browserSession, clientId: oidc.clientId, sessionId: browserSession.id };
+    }
     if (codeRequest) {
       const code = await issueCode(deps.store, { userId: user.id, challenge: codeRequest.challenge, redirectUri: target.url, ...(claims ? { claims } : {}) }, deps.now());
       return { kind: 'signed-in', location: answer({ code }), tokensIssued: false, userId: user.id, isNewUser: user.is_new };
@@ -180,6 +232,14 @@ export async function finishSignIn(
   } catch (error) {
     return fail(error instanceof AppError ? error : new AppError('internal_error', 'Something went wrong on our side', { cause: error }), error);
   }
+}
+
+/** A registered client's redirect_uri, still registered: the client may have been removed while the person was at X. */
+function checkClientRedirect(deps: SignInDeps, clientId: string, redirectUri: string): { ok: true; url: string } | { ok: false; reason: string } {
+  const client = deps.config.oidc?.clients.find(clientId);
+  if (client === undefined) return { ok: false, reason: 'The client of this sign-in is no longer registered' };
+  if (findRedirectUri(redirectUri, client.redirectUris) === undefined) return { ok: false, reason: 'The redirect_uri of this sign-in is no longer registered' };
+  return { ok: true, url: redirectUri };
 }
 
 /**

@@ -44,6 +44,8 @@ export interface SigningKeysTable {
   retired_at: NullableTimestamp;
   expired_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
+  /** When a replica that keeps this key's algorithm last said so (its current key only). */
+  in_use_at: NullableTimestamp;
 }
 
 export interface SessionsTable {
@@ -63,7 +65,19 @@ export interface SessionsTable {
   rotations: Generated<number>;
   /** The claims the sign-in hook added, carried by every token of the session; null without a hook. */
   claims: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** 'app' (roost's own sign-in), 'browser' (the OpenID Connect browser session, SSO) or 'oidc' (a registered client's). */
+  kind: ColumnType<SessionKind, SessionKind | undefined, SessionKind>;
+  /** The OpenID Connect client an 'oidc' session was opened for. */
+  client_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The scope granted to that client, space-separated. */
+  scope: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the person signed in at X ('browser' and 'oidc' sessions). */
+  auth_time: NullableTimestamp;
+  /** The browser session an 'oidc' session was opened from; a logout there ends it too. */
+  browser_session_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
+
+export type SessionKind = 'app' | 'browser' | 'oidc';
 
 export interface SpentRefreshTokensTable {
   hash: string;

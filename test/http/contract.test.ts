@@ -26,7 +26,7 @@ function hiddenButDocumentable(routes: ReturnType<typeof routeTable>): string[] 
   return routes.filter((r) => r.hidden && !isOutsideTheDocument(r.method, r.url)).map((r) => `${r.method} ${r.url}`);
 }
 
-t.test('with the sandbox on, the routes are the documented operations less the admin API’s', async (t) => {
+t.test('with the sandbox on (and a database of its own), the routes are the documented operations less the admin API’s and the OpenID Connect provider’s', async (t) => {
   // The sandbox exists only without a Twitter app, so this instance is built in sandbox mode.
   const config = loadConfig({
     PORT: '0',
@@ -46,23 +46,24 @@ t.test('with the sandbox on, the routes are the documented operations less the a
     await deps.close();
   });
   await app.ready();
-  t.same(served(routeTable(app)).sort(), documented('admin').sort());
+  t.same(served(routeTable(app)).sort(), documented('admin', 'oidc').sort());
   t.same(hiddenButDocumentable(routeTable(app)), []);
   t.ok(routeTable(app).some((r) => r.method === 'GET' && r.url.startsWith('/docs')), 'the docs page is served, outside the document');
 });
 
-t.test('with the sandbox off, the routes are the documented operations less those tagged sandbox or admin', async (t) => {
+t.test('with the sandbox off, the routes are the documented operations less those tagged sandbox, admin or oidc', async (t) => {
   const roost = await startRoost(t);
   t.same(roost.config.admin.keys, [], 'no ADMIN_API_KEYS');
-  t.same(served(routeTable(roost.app)).sort(), documented('sandbox', 'admin').sort());
+  t.same(served(routeTable(roost.app)).sort(), documented('sandbox', 'admin', 'oidc').sort());
   t.same(hiddenButDocumentable(routeTable(roost.app)), []);
   const sandbox = await fetch(`${roost.url}/sandbox/twitter/oauth/authenticate?oauth_token=x`);
   t.equal(sandbox.status, 404, 'the sandbox is not served when a Twitter app is configured');
   await sandbox.arrayBuffer();
 });
 
-t.test('with ADMIN_API_KEYS, the admin API’s operations are served too', async (t) => {
-  const roost = await startRoost(t, { env: { ADMIN_API_KEYS: randomBytes(32).toString('hex') } });
+t.test('with ADMIN_API_KEYS and OIDC_CLIENTS, the admin API’s and the OpenID Connect provider’s operations are served too', async (t) => {
+  const clients = [{ client_id: 'app', redirect_uris: ['https://app.example.com/cb'] }];
+  const roost = await startRoost(t, { env: { ADMIN_API_KEYS: randomBytes(32).toString('hex'), OIDC_CLIENTS: JSON.stringify(clients) } });
   const admin = contract().operations({ tag: 'admin' });
   t.ok(admin.length > 0, 'the document has admin operations');
   t.ok(admin.every((operation) => operation.split(' ')[1]?.startsWith('/admin/')), 'each under /admin/');

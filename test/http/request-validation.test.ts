@@ -174,7 +174,8 @@ t.test('a malformed verifier is invalid_request, even with its own challenge, an
     const own = await codeSignIn(roost, bad);
     for (const attempt of [await redeem(own, bad), await redeem(code, bad)]) {
       t.equal(attempt.status, 400, name);
-      t.equal(attempt.headers.get('content-type'), PROBLEM);
+      // RFC 6749 §5.2: an OAuth error of the token endpoint is application/json.
+      t.equal(attempt.headers.get('content-type'), 'application/json; charset=utf-8');
       t.equal(attempt.headers.get('pragma'), 'no-cache');
       t.match(attempt.json, { code: 'invalid_request', error: 'invalid_request', detail: /^code_verifier / }, name);
     }
@@ -205,7 +206,8 @@ t.test('POST /token: bodies the document refuses get invalid_request, an unknown
   for (const [name, [body, contentType], code, detail] of cases) {
     const answer = await post(roost, '/token', body, contentType);
     t.equal(answer.status, 400, name);
-    t.equal(answer.headers.get('content-type'), PROBLEM, name);
+    // RFC 6749 §5.2: an OAuth error of the token endpoint is application/json.
+    t.equal(answer.headers.get('content-type'), 'application/json; charset=utf-8', name);
     t.equal(answer.headers.get('cache-control'), 'no-store', name);
     t.equal(answer.headers.get('pragma'), 'no-cache', name);
     t.match(answer.json, { code, error: code, status: 400, detail }, name);

@@ -99,7 +99,8 @@ t.test('reuse of a spent token after the grace window ends the whole session', a
   const reused = await refresh(first.refresh_token);
   t.equal(reused.status, 400);
   t.match(reused.json, { code: 'invalid_grant', error: 'invalid_grant', status: 400 });
-  t.equal(reused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  t.equal(reused.headers.get('content-type'), 'application/json; charset=utf-8', 'an OAuth error is application/json (RFC 6749 §5.2)');
+  t.equal(reused.json.error_description, reused.json.detail);
   t.equal(reused.headers.get('pragma'), 'no-cache');
   const live = await refresh(third.refresh_token);
   t.equal(live.status, 400, 'the live token of the family is refused too');
@@ -252,7 +253,8 @@ t.test('POST /token refuses bad requests with RFC 6749 error codes', async (t) =
   for (const [name, body, contentType, status, code, error] of cases) {
     const answer = await post(body, contentType);
     t.equal(answer.status, status, name);
-    t.equal(answer.headers.get('content-type'), 'application/problem+json; charset=utf-8', name);
+    // An error with an OAuth code is application/json (RFC 6749 §5.2); the others stay problems.
+    t.equal(answer.headers.get('content-type'), error === undefined ? 'application/problem+json; charset=utf-8' : 'application/json; charset=utf-8', name);
     t.equal(answer.headers.get('cache-control'), 'no-store', name);
     t.equal(answer.headers.get('pragma'), 'no-cache', name);
     t.match(answer.json, { code, status }, name);

@@ -12,6 +12,7 @@ import { checkReturnTo, hasCodeResponseParams } from '../../sign-in/return-to.js
 import { finishSignIn, startSignIn, type SignInDeps } from '../../sign-in/flow.js';
 import { clientInfo } from '../client-info.js';
 import { publicHostRedirector } from '../public-host.js';
+import { browserCookie, endBrowserSessions, findBrowserSession } from '../../oidc/browser-sessions.js';
 
 export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const signIn: SignInDeps = { ...deps, config };
@@ -24,6 +25,7 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
   // A person's browser gets a page; an API client, the problem+json of the app's own handler.
   answerBrowsersWithPages(app, registeredApps(config));
   const { name: cookieName, options: cookieOptions } = flowCookie(config.publicUrl);
+  const sso = browserCookie(config.publicUrl);
 
   const toPublicHost = publicHostRedirector(config.publicUrl);
   const spec = loadOpenApi();
@@ -122,6 +124,13 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
         if (deps.signInHook && !failedOpen) metrics.signInHook.inc({ outcome: 'allowed' });
         // Fragment mode hands the tokens out here; code mode at POST /token.
         if (outcome.tokensIssued) metrics.tokensIssued.inc({ grant: 'sign_in' });
+        // Through /authorize: the browser keeps its session at roost (SSO); it replaces one the browser had.
+        if (outcome.browserSession) {
+          // The browser session it had (prompt=login, max_age) ends; what it opened stays with the apps.
+          const previous = await findBrowserSession(deps.db, request.cookies[sso.name], deps.now(), config.sessionIdleTtl).catch(() => undefined);
+          if (previous !== undefined) await endBrowserSessions(deps.db, { browserSessionId: null, sessionId: previous.id }, 'replaced', deps.now()).catch(() => undefined);
+          reply.setCookie(sso.name, outcome.browserSession.token, { ...sso.options, expires: outcome.browserSession.expiresAt });
+        }
         await deps.audit.record(deps.db, {
           type: 'sign_in.completed',
           userId: outcome.userId,
@@ -129,7 +138,8 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
           ...seen,
           detail: {
             protocol: deps.upstream.protocol,
-            mode: outcome.tokensIssued ? 'fragment' : 'code',
+            mode: outcome.clientId !== undefined ? 'oidc' : outcome.tokensIssued ? 'fragment' : 'code',
+            ...(outcome.clientId !== undefined ? { client_id: outcome.clientId } : {}),
             new_user: outcome.isNewUser,
             ...(failedOpen ? { hook: 'failed_open' } : {}),
           },

@@ -1,15 +1,17 @@
 // POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
 // refresh_token grant and the authorization_code grant with PKCE.
 import formBody from '@fastify/formbody';
-import type { FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { toAppError } from '../problems.js';
+import type { FastifyError, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { logProblem, sendOAuthError, toAppError } from '../problems.js';
 import { rateLimited, type RouteOptions } from '../route-options.js';
 import { AppError } from '../../errors.js';
 import { authorizationCodeGrant, refreshGrant, type GrantDeps } from '../../sessions/grants.js';
 import { bodySchema, loadOpenApi } from '../../contract/openapi.js';
 import { compileRequestSchema, describeBodyError } from '../request-schemas.js';
-import { omitEmptyParameters, parseTokenRequest, tokenSchemaErrorCode, type TokenRequestBody } from '../../sessions/token-params.js';
+import { missingCodeVerifier, omitEmptyParameters, parseTokenRequest, tokenSchemaErrorCode, type TokenRequestBody } from '../../sessions/token-params.js';
 import { clientInfo } from '../client-info.js';
+import { authenticateClient } from '../../oidc/client-auth.js';
+import type { TokenEndpointAuthMethod } from '../../oidc/clients.js';
 
 /** Token requests are a few short parameters. */
 export const TOKEN_BODY_LIMIT = 4096;
@@ -38,6 +40,14 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   });
 
+  // §5.2: the errors that carry an OAuth code are application/json; the others (413, 415, 429, 503) stay problems.
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const appError = toAppError(error, request);
+    if (appError.members.error === undefined) throw error;
+    logProblem(request, appError, error);
+    return sendOAuthError(reply, appError);
+  });
+
   const { metrics } = deps;
   const isRefresh = (body: unknown) => (body as { grant_type?: unknown } | undefined)?.grant_type === 'refresh_token';
   app.addHook('onError', async (request, _reply, error) => {
@@ -60,11 +70,40 @@ export const tokenRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
       request.body = omitEmptyParameters(request.body);
     },
   };
+  /**
+   * The registered client this request authenticates as (RFC 6749 §2.3), or
+   * null for roost's own apps, which send no credentials (a client_id that
+   * names no registered client is ignored, as before the provider). Wrong
+   * credentials are refused before any code or token is looked at.
+   */
+  const authenticatedClient = (request: FastifyRequest<{ Body: TokenRequestBody }>): { clientId: string; method: TokenEndpointAuthMethod } | null => {
+    const clients = config.oidc?.clients;
+    if (clients === undefined) return null;
+    const { authorization } = request.headers;
+    const { client_id: clientId, client_secret: clientSecret } = request.body;
+    const attempted = authorization !== undefined || clientSecret !== undefined || (clientId !== undefined && clients.find(clientId) !== undefined);
+    if (!attempted) return null;
+    const result = authenticateClient({ authorization, clientId, clientSecret }, clients);
+    if (result.ok) return { clientId: result.client.clientId, method: result.method };
+    if (result.error === 'invalid_request') throw oauthError('invalid_request', result.description);
+    // §5.2: a client that tried HTTP Basic gets 401 and the challenge of the scheme it used.
+    if (result.basicChallenge) {
+      throw new AppError('invalid_client_credentials', result.description, { headers: { 'www-authenticate': 'Basic realm="roost", charset="UTF-8"' }, members: { error: 'invalid_client' } });
+    }
+    throw new AppError('invalid_client', result.description, { members: { error: 'invalid_client' } });
+  };
+
   app.post<{ Body: TokenRequestBody }>('/token', route, async (request) => {
     const params = parseTokenRequest(request.body);
     if (!params.ok) throw oauthError('invalid_request', params.reason);
     const grant = params.value;
-    const tokens = grant.grantType === 'refresh_token' ? await refreshGrant(grants, grant.refreshToken) : await authorizationCodeGrant(grants, grant, clientInfo(request));
+    const client = authenticatedClient(request);
+    const clientId = client?.clientId ?? null;
+    // Only a confidential client that sent no code_challenge may leave the verifier out: answered before the code is spent.
+    if (grant.grantType === 'authorization_code' && grant.codeVerifier === undefined && (client === null || client.method === 'none')) {
+      throw oauthError('invalid_request', missingCodeVerifier());
+    }
+    const tokens = grant.grantType === 'refresh_token' ? await refreshGrant(grants, grant.refreshToken, clientId) : await authorizationCodeGrant(grants, grant, clientInfo(request), clientId);
     metrics.tokensIssued.inc({ grant: grant.grantType });
     if (grant.grantType === 'refresh_token') metrics.refreshes.inc({ outcome: 'ok' });
     return tokens;

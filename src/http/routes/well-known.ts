@@ -3,12 +3,16 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { RouteOptions } from '../route-options.js';
 import { ifNoneMatchHits } from '../conditional-get.js';
 import type { PublishedKeys } from '../../keys/key-lifecycle.js';
+import { discoveryDocument } from '../../oidc/discovery.js';
 
 export const wellKnownRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const cacheControl = `public, max-age=${config.jwksMaxAge}`;
   // Rebuilt only when the published key set changes (it names their algorithms).
   let discovery: { from: PublishedKeys; body: string } | undefined;
+  // With registered clients, the OpenID Provider Metadata of the provider (OIDC Discovery §3); it never changes while roost runs.
+  const providerMetadata = config.oidc && JSON.stringify(discoveryDocument(config.publicUrl, { idTokenAlgs: config.oidc.idTokenAlgs }));
   const discoveryBody = (keys: PublishedKeys): string => {
+    if (providerMetadata !== undefined) return providerMetadata;
     if (discovery?.from !== keys) {
       discovery = {
         from: keys,
