@@ -66,6 +66,9 @@ async function main(): Promise<void> {
   if (config.admin.keys.length > 0) logger.info({ keys: config.admin.keys.length }, 'admin API on at /admin/');
   if (config.webhook) logger.info({ origin: new URL(config.webhook.url).origin }, 'webhooks on: audit events are delivered, signed');
   if (config.signInHook) logger.info({ origin: new URL(config.signInHook.url).origin, failOpen: config.signInHook.failOpen }, 'sign-in hook on');
+  if (config.oidc) {
+    logger.info({ clients: config.oidc.clientList.map((client) => client.clientId), idTokenAlgs: config.oidc.idTokenAlgs }, 'OpenID Connect provider on: discovery at /.well-known/openid-configuration');
+  }
 }
 
 main().catch((error: unknown) => {

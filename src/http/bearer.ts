@@ -31,11 +31,15 @@ export function createBearerAuth(config: Config, deps: Deps): BearerAuth {
     if (header === undefined || header.length > MAX_AUTHORIZATION_LENGTH) throw invalidToken('A bearer access token is required');
     const match = BEARER.exec(header);
     if (!match) throw invalidToken('The Authorization header must be "Bearer <access token>"');
+    let claims: AccessClaims;
     try {
-      return await verifier(match[1] as string, deps.now());
+      claims = await verifier(match[1] as string, deps.now());
     } catch {
       throw invalidToken('The access token is invalid or expired');
     }
+    // Whatever JWT_AUDIENCE says: a registered client's token is for /userinfo, never for the user's own routes.
+    if (claims.client_id !== undefined) throw invalidToken('This access token was issued to an OpenID Connect client: it is good at /userinfo only');
+    return claims;
   };
   return {
     verify,

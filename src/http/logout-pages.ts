@@ -8,6 +8,15 @@ import { escapeHtml } from './html.js';
 // No script, no outside resource; the confirmation form posts to roost itself.
 export const LOGOUT_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/**
+ * The confirmation page's policy: form-action governs the redirects that
+ * follow a form's submission too, so the registered post_logout_redirect_uri
+ * the answer goes to is allowed beside roost itself.
+ */
+export function confirmPageCsp(redirectOrigin: string | undefined): string {
+  return redirectOrigin === undefined ? LOGOUT_PAGE_CSP : LOGOUT_PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${redirectOrigin}`);
+}
+
 const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1f2328}button{font:inherit;padding:.4rem 1rem}';
 
 function page(title: string, body: string): string {

@@ -72,6 +72,36 @@ export async function issueAccessToken(
   return signAccessToken(buildAccessClaims(user, settings, nowMs, randomUUID(), sid, extra), key);
 }
 
+/**
+ * A registered OpenID Connect client's access token (RFC 9068): who, for
+ * which client, with which scope, in which session; the profile is read at
+ * /userinfo by scope, so the token carries none of it. `extra` (the sign-in
+ * hook's claims) comes first, so it replaces none of these.
+ */
+export async function issueClientAccessToken(
+  userId: string,
+  settings: TokenSettings & { readonly audience: string },
+  key: SigningKey,
+  nowMs: number,
+  grant: { readonly sid: string; readonly clientId: string; readonly scope: string },
+  extra?: Readonly<Record<string, unknown>> | null,
+): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  const claims = {
+    ...extra,
+    iss: settings.issuer,
+    sub: userId,
+    aud: settings.audience,
+    iat,
+    exp: iat + settings.ttlSeconds,
+    jti: randomUUID(),
+    sid: grant.sid,
+    client_id: grant.clientId,
+    scope: grant.scope,
+  };
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
+}
+
 export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;
 
 type KeySet = { readonly keys: readonly PublicJwk[] };

@@ -14,7 +14,7 @@ import type { SessionCheck } from './session-check.js';
 import { decideRefresh, rotationBounds } from './policy.js';
 import { findSessionByRefreshFamily, findSessionByRefreshHash, insertSession, revokeSession, touchSession, type SessionRow } from './queries.js';
 import { rotateRefreshToken } from './rotation.js';
-import { issueAccessToken } from '../keys/access-tokens.js';
+import { issueAccessToken, issueClientAccessToken } from '../keys/access-tokens.js';
 import { findUser, type User } from '../users/profiles.js';
 
 export interface GrantDeps {
@@ -136,7 +136,7 @@ export async function openClientSession(
     ttlSeconds: deps.config.sessionTtl,
     ...info,
   });
-  if (!session) throw invalidGrant('The user of this sign-in no longer exists or is suspended');
+  if (!session) throw invalidGrant('The sign-in this code came from has ended (a logout), or its user no longer exists or is suspended');
   return { sessionId: session.id, response: await clientTokenResponse(deps, user, session.id, refreshToken, claims, client) };
 }
 
@@ -153,7 +153,8 @@ export interface CodeRedemption {
  * client's code for that client, roost's own codes without one.
  */
 export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedemption, client: ClientInfo, clientId: string | null = null): Promise<GrantResponse> {
-  const redemption = await redeemCode(deps.store, request.code, deps.now());
+  // A registered client's code is found only by that client (auth-codes.ts): another request cannot spend it.
+  const redemption = await redeemCode(deps.store, request.code, deps.now(), clientId);
   switch (redemption.kind) {
     case 'unknown':
       throw invalidGrant('The code is unknown or already used');
@@ -167,9 +168,7 @@ export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedem
   }
   const { grant } = redemption;
   const issuedTo = grant.oidc?.clientId ?? null;
-  if (issuedTo !== null && clientId === null) {
-    throw new AppError('invalid_client', 'This code was issued to a registered client: authenticate as that client', { members: { error: 'invalid_client' } });
-  }
+  // Found under the client's own key, so these hold; checked all the same.
   if (issuedTo !== clientId) throw invalidGrant(issuedTo === null ? 'This code was not issued to a registered client' : 'This code was issued to another client');
   // §4.1.3: identical to the redirect URI of the authorization request, character for character.
   if (request.redirectUri !== grant.redirectUri) throw invalidGrant(issuedTo === null ? 'redirect_uri does not match the return_to of the sign-in' : 'redirect_uri does not match the authorization request');
@@ -186,7 +185,7 @@ export async function authorizationCodeGrant(deps: GrantDeps, request: CodeRedem
   const tokens = grant.oidc
     ? await openClientSession(deps, user, client, grant.claims, grant.oidc, grant.oidc.browserSessionId)
     : await openSession(deps, user, client, grant.claims);
-  if (!(await recordRedemption(deps.store, request.code, tokens.sessionId))) {
+  if (!(await recordRedemption(deps.store, request.code, tokens.sessionId, clientId))) {
     await endSession(deps, tokens.sessionId, 'code_replay', 'code_during_redemption');
     throw invalidGrant('The code was used again while it was being redeemed; the session it opened has been ended');
   }
@@ -210,7 +209,7 @@ export async function refreshGrant(deps: GrantDeps, presented: string, clientId:
   if (first.kind === 'rotated') return tokenResponse(deps, rotatedUser(first.user), first.sessionId, next, first.claims, first.client);
   if (first.kind === 'kept') {
     const { session } = first;
-    if (session.client_id !== clientId) throw otherClient();
+    if (session.client_id !== clientId) throw otherClient(clientId);
     const decision = decideRefresh(
       { revokedAt: session.revoked_at, expiresAt: session.expires_at, lastUsedAt: session.last_used_at, spentAt: null, childIsLive: false },
       nowMs,
@@ -244,7 +243,7 @@ async function refreshByLookup(
     if (!found) throw invalidGrant('The refresh token is unknown');
     const { row } = found;
     // Before anything is decided or ended: another client's token tells nothing about this session.
-    if ((row.client_id ?? null) !== rotation.clientId) throw otherClient();
+    if ((row.client_id ?? null) !== rotation.clientId) throw otherClient(rotation.clientId);
     const child = found.spentAt instanceof Date ? liveChild(deps.refreshChain, presented, row.refresh_hash, { token: next, hash: rotation.nextHash }) : undefined;
     const nowMs = deps.now();
     const decision = decideRefresh(
@@ -367,7 +366,7 @@ async function clientTokenResponse(
 ): Promise<ClientTokenResponse> {
   // A registered client's access token is for /userinfo (RFC 9068: client_id and scope in it).
   const settings = { issuer: deps.config.publicUrl, audience: userinfoAudience(deps.config.publicUrl), ttlSeconds: deps.config.accessTokenTtl };
-  const accessToken = await issueAccessToken(user, settings, deps.signingKey(), deps.now(), sessionId, { ...claims, client_id: client.clientId, scope: client.scope });
+  const accessToken = await issueClientAccessToken(user.id, settings, deps.signingKey(), deps.now(), { sid: sessionId, clientId: client.clientId, scope: client.scope }, claims);
   if (deps.idTokens === undefined) throw new AppError('internal_error', 'ID tokens cannot be signed here');
   const idToken = await deps.idTokens(user, sessionId, accessToken, client);
   return {
@@ -390,7 +389,11 @@ function sessionClient(row: Pick<SessionRow, 'client_id' | 'scope' | 'auth_time'
   return { clientId: row.client_id, scope: row.scope ?? 'openid', authTimeMs: (row.auth_time ?? row.created_at).getTime() };
 }
 
-function otherClient(): AppError {
+/** A registered client's refresh token without that client's authentication, or another client's token. */
+function otherClient(clientId: string | null): AppError {
+  if (clientId === null) {
+    return new AppError('invalid_client', 'This refresh token was issued to a registered client: authenticate as that client', { members: { error: 'invalid_client' } });
+  }
   return invalidGrant('This refresh token was issued to another client');
 }
 

@@ -86,6 +86,17 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
           // A ban that committed after the sign-in checked for one still wins; and FOR SHARE
           // makes this insert wait for a ban being written, then see it (or the ban see this session).
           .where('banned_at', 'is', null)
+          // A registered client's session opens only while the browser session it came from is live: a code issued before a logout opens nothing after it.
+          .$if(session.browserSessionId !== undefined && session.browserSessionId !== null, (qb) =>
+            qb.where(({ exists, selectFrom }) =>
+              exists(
+                selectFrom('sessions as browser')
+                  .select('browser.id')
+                  .where('browser.id', '=', session.browserSessionId as string)
+                  .where('browser.revoked_at', 'is', null),
+              ),
+            ),
+          )
           .forShare(),
       )
       .returning('id')

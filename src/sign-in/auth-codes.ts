@@ -1,7 +1,10 @@
 // Authorization codes of the PKCE mode (RFC 6749 §4.1.2, RFC 7636):
 // random, single-use (the flow store's atomic claim), at most 60 seconds
 // old, and bound to the PKCE challenge and the redirect URI. Stored under a
-// hash of the code, so codes never appear in Redis key listings.
+// hash of the code, so codes never appear in Redis key listings; a
+// registered client's code under a hash of the client_id and the code, so
+// only a request that authenticated as that client can find it, and no one
+// else can spend it.
 import { createHash, randomBytes } from 'node:crypto';
 import type { FlowStore } from './flow-store.js';
 
@@ -37,7 +40,7 @@ export interface ClientCode {
 export async function issueCode(store: FlowStore, grant: Omit<CodeGrant, 'expiresAt'>, nowMs: number): Promise<string> {
   const code = randomBytes(32).toString('base64url');
   const record: CodeGrant = { ...grant, expiresAt: nowMs + CODE_TTL_SECONDS * 1000 };
-  await store.put(codeKey(code), JSON.stringify(record), CODE_TTL_SECONDS);
+  await store.put(codeKey(code, grant.oidc?.clientId ?? null), JSON.stringify(record), CODE_TTL_SECONDS);
   return code;
 }
 
@@ -55,9 +58,10 @@ export type Redemption =
  * redemption before the first has recorded its session makes the first's
  * recordRedemption fail, so the session is ended either way.
  */
-export async function redeemCode(store: FlowStore, code: string, nowMs: number): Promise<Redemption> {
+/** `clientId`: the registered client that authenticated, or null for roost's own apps. */
+export async function redeemCode(store: FlowStore, code: string, nowMs: number, clientId: string | null = null): Promise<Redemption> {
   if (!CODE.test(code)) return { kind: 'unknown' };
-  const claim = await store.claim(codeKey(code), REDEEMED_TTL_SECONDS);
+  const claim = await store.claim(codeKey(code, clientId), REDEEMED_TTL_SECONDS);
   if (claim.kind === 'absent') return { kind: 'unknown' };
   if (claim.kind === 'claimed') return { kind: 'replayed', sessionId: claim.outcome };
   const grant = JSON.parse(claim.value) as CodeGrant;
@@ -65,12 +69,12 @@ export async function redeemCode(store: FlowStore, code: string, nowMs: number):
 }
 
 /** Records the session a redemption opened; false when the code was redeemed again meanwhile, and the session must end. */
-export async function recordRedemption(store: FlowStore, code: string, sessionId: string): Promise<boolean> {
-  return store.settle(codeKey(code), sessionId);
+export async function recordRedemption(store: FlowStore, code: string, sessionId: string, clientId: string | null = null): Promise<boolean> {
+  return store.settle(codeKey(code, clientId), sessionId);
 }
 
-function codeKey(code: string): string {
-  return `code:${digest(code)}`;
+function codeKey(code: string, clientId: string | null): string {
+  return clientId === null ? `code:${digest(code)}` : `code:${digest(`${clientId}\n${code}`)}`;
 }
 
 function digest(value: string): string {

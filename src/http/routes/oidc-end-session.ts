@@ -13,7 +13,7 @@ import { AppError } from '../../errors.js';
 import { checkLogoutRequest, readLogoutParams, type IdTokenHintClaims } from '../../oidc/logout-request.js';
 import { browserCookie, browserSessionOf, endBrowserSessions, findBrowserSession, isSessionId } from '../../oidc/browser-sessions.js';
 import type { RawParams } from '../../oidc/request-params.js';
-import { LOGOUT_PAGE_CSP, confirmLogoutPage, signedOutPage } from '../logout-pages.js';
+import { LOGOUT_PAGE_CSP, confirmLogoutPage, confirmPageCsp, signedOutPage } from '../logout-pages.js';
 import { clientInfo } from '../client-info.js';
 
 const END_SESSION_BODY_LIMIT = 16384;
@@ -70,14 +70,20 @@ export const oidcEndSessionRoutes: FastifyPluginAsync<RouteOptions> = async (app
     const check = checkLogoutRequest(read.value, hint, oidc.clients);
     if (check.kind === 'page-error') throw new AppError('invalid_request', check.reason);
 
-    const cookieSession = await findBrowserSession(deps.db, request.cookies[sso.name], deps.now(), config.sessionIdleTtl);
+    const cookie = request.cookies[sso.name];
+    const cookieSession = await findBrowserSession(deps.db, cookie, deps.now(), config.sessionIdleTtl);
+    // The cookie goes only when it named nothing live or what it named ended here: a logout of someone else's session leaves this browser's alone.
+    let clearCookie = cookie !== undefined && cookieSession === undefined;
     const named = check.endSession;
     if (named !== undefined) {
       // The session the ID token was issued in, and its browser session; and this browser's, when it is the same person's.
       const sid = named.sid !== undefined && isSessionId(named.sid) ? named.sid : undefined;
       const browserOfSid = sid === undefined ? undefined : await browserSessionOf(deps.db, sid, named.sub);
       if (sid !== undefined && browserOfSid !== undefined) await end(request, { browserSessionId: browserOfSid, sessionId: sid });
-      if (cookieSession !== undefined && cookieSession.userId === named.sub) await end(request, { browserSessionId: cookieSession.id });
+      if (cookieSession !== undefined && (cookieSession.userId === named.sub || cookieSession.id === browserOfSid)) {
+        await end(request, { browserSessionId: cookieSession.id });
+        clearCookie = true;
+      }
     } else {
       const confirmed = request.method === 'POST' && params.confirm === 'yes';
       if (!confirmed) {
@@ -87,13 +93,16 @@ export const oidcEndSessionRoutes: FastifyPluginAsync<RouteOptions> = async (app
           ),
         );
         return reply
-          .header('content-security-policy', LOGOUT_PAGE_CSP)
+          .header('content-security-policy', confirmPageCsp(check.redirectTo === undefined ? undefined : sourceOf(new URL(check.redirectTo))))
           .type('text/html; charset=utf-8')
           .send(confirmLogoutPage(`${config.publicUrl}/end_session`, fields, check.client?.name));
       }
-      if (cookieSession !== undefined) await end(request, { browserSessionId: cookieSession.id });
+      if (cookieSession !== undefined) {
+        await end(request, { browserSessionId: cookieSession.id });
+        clearCookie = true;
+      }
     }
-    reply.clearCookie(sso.name, sso.options);
+    if (clearCookie) reply.clearCookie(sso.name, sso.options);
     if (check.redirectTo !== undefined) return reply.redirect(check.redirectTo, 302);
     return reply.header('content-security-policy', LOGOUT_PAGE_CSP).type('text/html; charset=utf-8').send(signedOutPage());
   };
@@ -107,3 +116,8 @@ export const oidcEndSessionRoutes: FastifyPluginAsync<RouteOptions> = async (app
     return endSession(request, reply, request.body ?? {});
   });
 };
+
+/** A CSP source for where the answer goes: its origin, or its scheme for a native app's custom scheme (whose origin is opaque). */
+function sourceOf(url: URL): string {
+  return url.origin === 'null' ? url.protocol : url.origin;
+}
