@@ -1,9 +1,11 @@
 // The sandbox landing page as served: a page, a script and a stylesheet under
 // a policy that allows what the page does (its modules and fetches from roost
 // itself) and nothing else, and roost's own page registered as return_to for
-// the code flow roost.js runs.
+// the code flow roost.js runs; beside it, the OpenID Connect demo client
+// roost-demo, whose answers the page tells from roost.js's by their iss.
 import { createHash } from 'node:crypto';
 import t from 'tap';
+import { DEMO_CLIENT_ID } from '../../src/config.js';
 import { Browser, fragmentOf } from '../helpers/browser.js';
 import { signIn } from '../helpers/flow.js';
 import { APP_RETURN_URLS, startRoost } from '../helpers/roost.js';
@@ -34,7 +36,10 @@ t.test('the page has no inline script, style or event handler; its module import
 
   const script = await (await fetch(`${roost.url}/home.js`)).text();
   t.match(script, /^import \{ createRoostClient \} from '\/roost\.js';$/m, 'roost.js, from roost itself: script-src \'self\' covers it');
-  t.notMatch(script, /sessionStorage|localStorage/, 'the state, the verifier and the tokens are roost.js\'s to keep');
+  t.notMatch(script, /localStorage/, 'the refresh token is roost.js\'s to keep');
+  // roost.js keeps the state and verifier of its own sign-in; the page keeps only the demo client's, under a key of its own.
+  t.same([...script.matchAll(/sessionStorage\.(\w+)\(([^,)]*)/g)].map((use) => `${use[1]}(${use[2]})`), ['setItem(demoKey)', 'getItem(demoKey)', 'removeItem(demoKey)']);
+  t.match(script, /^const demoKey = `roost-demo:\$\{roostUrl\}:authorization`;$/m);
   const client = await fetch(`${roost.url}/roost.js`);
   t.equal(client.status, 200);
   t.equal(client.headers.get('content-type'), 'text/javascript; charset=utf-8');
@@ -54,6 +59,7 @@ t.test("in sandbox mode roost's own page is a registered return_to: the code flo
   const answer = new URL(back.location ?? '');
   t.equal(`${answer.origin}${answer.pathname}`, `${roost.url}/`);
   t.equal(answer.searchParams.get('state'), 'page-state');
+  t.equal(answer.searchParams.has('iss'), false, 'no iss: the page tells this answer from one of /authorize by it');
   // As roost.js redeems it: a form body, redirect_uri the page.
   const tokens = await fetch(`${roost.url}/token`, {
     method: 'POST',
@@ -107,3 +113,20 @@ t.test('the banner says which protocol the sandbox signs in with', async (t) => 
   t.match(page, '<strong id="protocol">OAuth 2.0 with PKCE</strong>');
   t.notMatch(page, '{{protocol}}');
 });
+
+t.test('the OpenID Connect section: the demo client is config\'s, and with no client registered the page has the words to register it', async (t) => {
+  const script = await (await fetch(`${roost.url}/home.js`)).text();
+  t.match(script, `const DEMO_CLIENT_ID = '${DEMO_CLIENT_ID}';`, 'the client id src/config.ts registers');
+  const html = await (await fetch(`${roost.url}/`)).text();
+  t.match(html, '<button type="button" id="oidc-sign-in">Sign in with OpenID Connect</button>');
+  t.match(html, /<div id="oidc-off" hidden>[^]*register it and restart roost:<\/p>\s*<pre class="wrap" id="oidc-register"><\/pre>/, 'hidden until the script reads discovery');
+  t.match(script, "$('oidc-register').textContent = `OIDC_CLIENTS='${JSON.stringify([{ client_id: DEMO_CLIENT_ID, redirect_uris: [demoRedirectUri] }])}'`", 'the entry, with this page as its redirect URI');
+  t.match(html, '<code>docs/oidc.md</code>', 'where the provider is explained');
+  // Beside a database of its own (DATABASE_URL), the sandbox registers no demo client: the provider is off, and the script shows the off part.
+  const discovery = (await (await fetch(`${roost.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  t.equal(discovery.authorization_endpoint, `${roost.url}/login`, 'the short discovery document names roost\'s own /login, which the page does not take for /authorize');
+  const authorize = await fetch(`${roost.url}/authorize?client_id=${DEMO_CLIENT_ID}`, { redirect: 'manual' });
+  t.equal(authorize.status, 404);
+  await authorize.arrayBuffer();
+});
+
