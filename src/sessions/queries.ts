@@ -18,6 +18,8 @@ export interface SessionRow {
   readonly ip: string | null;
   /** What the sign-in hook added, carried by every token of the session. */
   readonly claims?: Readonly<Record<string, unknown>> | null;
+  /** 'app', 'browser' (single sign-on) or 'oidc'; rows read before the column existed have none. */
+  readonly kind?: SessionKind;
   /** A registered OpenID Connect client's session: the client, the scope granted, when the person signed in at X. */
   readonly client_id?: string | null;
   readonly scope?: string | null;

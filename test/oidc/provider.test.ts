@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startRoost, type Roost } from '../helpers/roost.js';
-import { Browser, readConsentForm } from '../helpers/browser.js';
+import { Browser, fragmentOf, readConsentForm } from '../helpers/browser.js';
+import { signIn } from '../helpers/flow.js';
 
 const RP = 'https://rp.test';
 const SECRET_BASIC = 'basic-client-secret-0123456789abcdef';
@@ -122,6 +123,15 @@ t.test('openid-client signs in through roost with every kind of client', async (
     const after = await oidc.refreshTokenGrant(config, later.refresh_token as string).catch((error: unknown) => error);
     t.equal((after as { error?: string }).error, 'invalid_grant', 'and the live one of its session with it');
 
+    // The person's own session list names the browser session and the client's.
+    const own = fragmentOf((await signIn(new Browser(), roost)).location);
+    const listed = (await (await fetch(`${roost.url}/sessions`, { headers: { authorization: `Bearer ${own.get('access_token') as string}` } })).json()) as { sessions: { kind: string; client_id: string | null }[] };
+    t.ok(listed.sessions.some((session) => session.kind === 'browser' && session.client_id === null), 'the browser session is listed');
+    t.ok(listed.sessions.some((session) => session.kind === 'app' && session.client_id === null), 'beside the app’s own');
+    t.notOk(listed.sessions.some((session) => session.kind === 'oidc' && session.client_id === 'web-basic'), 'the client session ended by reuse is not');
+    const notOwn = await fetch(`${roost.url}/sessions`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    t.equal(notOwn.status, 401, 'a client’s access token is not good at roost’s own routes');
+
     const logout = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: `${RP}/bye`, state: 'bye-state' });
     const ended = await browser.get(logout.href);
     t.equal(ended.status, 302);
@@ -159,6 +169,10 @@ t.test('openid-client signs in through roost with every kind of client', async (
     t.ok(forced.location?.startsWith(roost.providerUrl), 'prompt=login goes to X again');
     const maxAge = await browser.get(oidc.buildAuthorizationUrl(config, { redirect_uri: `${RP}/cb`, scope: 'openid', max_age: '0', prompt: 'none' }).href);
     t.equal(new URL(maxAge.location as string).searchParams.get('error'), 'login_required', 'max_age=0 with prompt=none');
+
+    const own = fragmentOf((await signIn(new Browser(), roost)).location);
+    const listed = (await (await fetch(`${roost.url}/sessions`, { headers: { authorization: `Bearer ${own.get('access_token') as string}` } })).json()) as { sessions: { kind: string; client_id: string | null }[] };
+    t.same(listed.sessions.filter((session) => session.kind === 'oidc').map((session) => session.client_id).sort(), ['spa', 'web-post'], 'each client’s session is listed with its client');
 
     // Logging out of one client ends the browser session and every session it opened.
     t.equal((await fetch(`${roost.url}/userinfo`, { headers: { authorization: `Bearer ${firstTokens.access_token}` } })).status, 200);

@@ -45,5 +45,7 @@ function describe(row: SessionRow, currentSid: string, idleSeconds: number) {
     idle_expires_at: new Date(Math.min(row.last_used_at.getTime() + idleSeconds * 1000, row.expires_at.getTime())).toISOString(),
     user_agent: row.user_agent,
     ip: row.ip,
+    kind: row.kind ?? 'app',
+    client_id: row.client_id ?? null,
   };
 }
