@@ -515,6 +515,10 @@ export function loadConfig(env: Env): Config {
   // A public client runs in the browser: its pages call /token and /userinfo with fetch().
   const publicClientPages = (oidc?.clientList ?? []).filter((client) => client.type === 'public').flatMap((client) => client.redirectUris);
   const cors = readCorsOrigins(reader, [...returnToUrls, ...publicClientPages]);
+  // A registered client's access tokens are for /userinfo: roost's own must never pass for one.
+  if (oidc !== undefined && read('JWT_AUDIENCE') === `${publicUrl}/userinfo`) {
+    problems.push('JWT_AUDIENCE must not be PUBLIC_URL/userinfo: that is the audience of OpenID Connect clients\' access tokens; name your own API instead');
+  }
 
   const cookieSecret = read('COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) {

@@ -135,6 +135,18 @@ export async function endBrowserSessions(
   return rows.map((row) => ({ id: row.id, userId: row.user_id }));
 }
 
+/**
+ * A new sign-in at X in a browser that had a browser session (prompt=login,
+ * max_age): the old one ends. When it was the same person's, the sessions it
+ * opened move to the new one, so a logout there still ends them; another
+ * person's end with it.
+ */
+export async function replaceBrowserSession(db: Db, previous: BrowserSession, next: { readonly id: string; readonly userId: string }, nowMs: number): Promise<ReadonlyArray<{ readonly id: string; readonly userId: string }>> {
+  if (previous.userId !== next.userId) return endBrowserSessions(db, { browserSessionId: previous.id }, 'replaced', nowMs);
+  await withDatabase(() => db.updateTable('sessions').set({ browser_session_id: next.id }).where('browser_session_id', '=', previous.id).execute());
+  return endBrowserSessions(db, { browserSessionId: null, sessionId: previous.id }, 'replaced', nowMs);
+}
+
 /** A session id as a token names it (sid): a UUID, checked before it reaches a query. */
 export function isSessionId(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

@@ -176,9 +176,14 @@ t.test('openid-client signs in through roost with every kind of client', async (
 
     // Logging out of one client ends the browser session and every session it opened.
     t.equal((await fetch(`${roost.url}/userinfo`, { headers: { authorization: `Bearer ${firstTokens.access_token}` } })).status, 200);
-    const logout = await browser.get(oidc.buildEndSessionUrl(spa, { id_token_hint: spaTokens.id_token as string, post_logout_redirect_uri: `${RP}/bye` }).href);
-    t.equal(logout.location, `${RP}/bye`);
-    for (const token of [firstTokens.access_token, spaTokens.access_token]) {
+    // The same person signs in at X again (prompt=login): the sessions of the old browser session move to the new one.
+    const renewed = await authorize(browser, roost, oidc.buildAuthorizationUrl(config, { redirect_uri: `${RP}/cb`, scope: 'openid', prompt: 'login', nonce: 'n2' }));
+    const renewedTokens = await oidc.authorizationCodeGrant(config, renewed, { expectedNonce: 'n2', idTokenExpected: true });
+    t.ok((renewedTokens.claims()?.auth_time ?? 0) >= (firstTokens.claims()?.auth_time ?? 0), 'a new auth_time');
+    const logout = await browser.get(oidc.buildEndSessionUrl(config, { id_token_hint: renewedTokens.id_token as string }).href);
+    t.equal(logout.status, 200, 'without a post_logout_redirect_uri, the signed-out page');
+    t.match(logout.body, /Signed out/);
+    for (const token of [firstTokens.access_token, spaTokens.access_token, renewedTokens.access_token]) {
       const answer = await fetch(`${roost.url}/userinfo`, { headers: { authorization: `Bearer ${token}` } });
       t.equal(answer.status, 401, 'an access token of a session the logout ended is refused');
       t.match(answer.headers.get('www-authenticate'), /^Bearer realm="roost", error="invalid_token"/);

@@ -12,7 +12,7 @@ import { checkReturnTo, hasCodeResponseParams } from '../../sign-in/return-to.js
 import { finishSignIn, startSignIn, type SignInDeps } from '../../sign-in/flow.js';
 import { clientInfo } from '../client-info.js';
 import { publicHostRedirector } from '../public-host.js';
-import { browserCookie, endBrowserSessions, findBrowserSession } from '../../oidc/browser-sessions.js';
+import { browserCookie, findBrowserSession, replaceBrowserSession } from '../../oidc/browser-sessions.js';
 
 export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { config, deps }) => {
   const signIn: SignInDeps = { ...deps, config };
@@ -126,9 +126,12 @@ export const loginRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
         if (outcome.tokensIssued) metrics.tokensIssued.inc({ grant: 'sign_in' });
         // Through /authorize: the browser keeps its session at roost (SSO); it replaces one the browser had.
         if (outcome.browserSession) {
-          // The browser session it had (prompt=login, max_age) ends; what it opened stays with the apps.
+          // The browser session it had (prompt=login, max_age) ends: its sessions move to the new one, or end with it if it was another person's.
           const previous = await findBrowserSession(deps.db, request.cookies[sso.name], deps.now(), config.sessionIdleTtl).catch(() => undefined);
-          if (previous !== undefined) await endBrowserSessions(deps.db, { browserSessionId: null, sessionId: previous.id }, 'replaced', deps.now()).catch(() => undefined);
+          if (previous !== undefined) {
+            const ended = await replaceBrowserSession(deps.db, previous, { id: outcome.browserSession.id, userId: outcome.userId }, deps.now()).catch(() => []);
+            for (const session of ended) deps.sessionCheck.forget(session.id);
+          }
           reply.setCookie(sso.name, outcome.browserSession.token, { ...sso.options, expires: outcome.browserSession.expiresAt });
         }
         await deps.audit.record(deps.db, {

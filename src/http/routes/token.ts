@@ -1,5 +1,7 @@
 // POST /token: the OAuth 2.0 token endpoint (RFC 6749 §3.2) for the
-// refresh_token grant and the authorization_code grant with PKCE.
+// refresh_token grant and the authorization_code grant with PKCE, for
+// roost's own apps (no client authentication) and for registered OpenID
+// Connect clients (client_secret_basic, client_secret_post, or none + PKCE).
 import formBody from '@fastify/formbody';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { logProblem, sendOAuthError, toAppError } from '../problems.js';
