@@ -258,3 +258,46 @@ t.test('the static store finds a client by its id, and nothing else', async (t) 
   }
   t.throws(() => staticClientStore([clients[0]!, clients[0]!]), /unique/);
 });
+
+t.test('OIDC_CLIENTS and OIDC_CLIENTS_FILE in the configuration', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { ConfigError, DEMO_CLIENT_ID, loadConfig, loadKeysCommandConfig } = await import('../../src/config.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'roost-oidc-clients-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const database = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', PUBLIC_URL: 'https://auth.example.com' };
+  const problems = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return [...error.problems];
+      throw error;
+    }
+  };
+
+  t.equal(loadConfig({ ...database, SANDBOX: 'true' }).oidc, undefined, 'off without clients (and outside the zero-configuration sandbox)');
+  const demo = loadConfig({}).oidc;
+  t.same(demo?.clientList.map((client) => [client.clientId, client.type, client.redirectUris.map((uri) => uri.written)]), [[DEMO_CLIENT_ID, 'public', ['http://localhost:3000/']]], 'the zero-configuration sandbox registers its demo client');
+
+  const inline = loadConfig({ ...database, SANDBOX: 'true', OIDC_CLIENTS: JSON.stringify([WEB, { ...SPA, id_token_signed_response_alg: 'EdDSA' }]) }).oidc;
+  t.same(inline?.clientList.map((client) => client.clientId), ['web', 'spa.app_1~x']);
+  t.same(inline?.idTokenAlgs, ['RS256', 'EdDSA'], 'RS256 always, and what a client asks for');
+  t.ok(inline?.clients.find('web'));
+  t.same(loadConfig({ ...database, SANDBOX: 'true', OIDC_CLIENTS: JSON.stringify([SPA]) }).corsOrigins.includes('https://spa.example.com'), true, 'a public client’s pages may call /token and /userinfo');
+
+  writeFileSync(path.join(dir, 'clients.yaml'), stringify([WEB]));
+  writeFileSync(path.join(dir, 'clients.json'), JSON.stringify([SPA]));
+  writeFileSync(path.join(dir, 'clients.txt'), JSON.stringify([SPA]));
+  t.same(loadConfig({ ...database, SANDBOX: 'true', OIDC_CLIENTS_FILE: path.join(dir, 'clients.yaml') }).oidc?.clientList.map((client) => client.clientId), ['web'], 'a YAML file');
+  t.same(loadConfig({ ...database, SANDBOX: 'true', OIDC_CLIENTS_FILE: path.join(dir, 'clients.json') }).oidc?.clientList.map((client) => client.clientId), ['spa.app_1~x'], 'a JSON file');
+  t.match(problems({ ...database, SANDBOX: 'true', OIDC_CLIENTS_FILE: path.join(dir, 'clients.txt') }), [/^OIDC_CLIENTS_FILE must end in \.json, \.yaml or \.yml/]);
+  t.match(problems({ ...database, SANDBOX: 'true', OIDC_CLIENTS_FILE: path.join(dir, 'missing.yaml') }), [/^OIDC_CLIENTS_FILE ".*missing\.yaml" cannot be read: ENOENT$/]);
+  t.match(problems({ ...database, SANDBOX: 'true', OIDC_CLIENTS: '[]', OIDC_CLIENTS_FILE: path.join(dir, 'clients.json') }), [/^OIDC_CLIENTS and OIDC_CLIENTS_FILE are both set/]);
+  const bad = problems({ ...database, SANDBOX: 'true', OIDC_CLIENTS: JSON.stringify([{ ...WEB, client_secret: 'short' }]) });
+  t.match(bad, [/^OIDC_CLIENTS client 1 \(client_id "web"\): client_secret/], 'a bad entry names the client and the field');
+  t.notOk(bad.join('\n').includes('short'), 'and does not repeat the secret');
+  t.match(problems({ ...database, SANDBOX: 'true', OIDC_CLIENTS: JSON.stringify([WEB]), JWT_AUDIENCE: 'https://auth.example.com/userinfo' }), [/^JWT_AUDIENCE must not be PUBLIC_URL\/userinfo/]);
+  t.same(loadKeysCommandConfig({ ...database, ENCRYPTION_KEY: 'a'.repeat(64), OIDC_CLIENTS: JSON.stringify([{ ...WEB, id_token_signed_response_alg: 'ES256' }]) }).oidc?.idTokenAlgs, ['RS256', 'ES256'], 'the keys command keeps the same algorithms');
+});
