@@ -53,6 +53,8 @@ export interface Config {
   readonly sandbox: boolean;
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** Send the hot statements as named prepared statements (off behind a pooler that cannot keep them). */
+  readonly databasePreparedStatements: boolean;
   /** The longest a database query may take before the request fails with a 503. */
   readonly databaseTimeoutMs: number;
   readonly redisUrl: string | undefined;
@@ -567,6 +569,7 @@ export function loadConfig(env: Env): Config {
     },
     sandbox,
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 1000),
+    databasePreparedStatements: boolean('DATABASE_PREPARED_STATEMENTS', true),
     redisUrl,
     returnToUrls,
     ...cors,

@@ -86,6 +86,7 @@ export async function createDeps(config: Config, logger: Logger, options: DepsOp
     const db = await createDatabase({
       databaseUrl: config.databaseUrl,
       poolSize: config.databasePoolSize,
+      preparedStatements: config.databasePreparedStatements,
       timeoutMs: config.databaseTimeoutMs,
       dataDir: config.dataDir,
       onPoolError: (error) => {

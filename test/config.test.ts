@@ -160,6 +160,9 @@ t.test('booleans', async (t) => {
   t.equal(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart, false);
   t.equal(loadConfig({ MIGRATE_ON_START: 'TRUE' }).migrateOnStart, true);
   t.equal(loadConfig({}).migrateOnStart, true);
+  t.equal(loadConfig({}).databasePreparedStatements, true, 'hot statements are prepared unless told otherwise');
+  t.equal(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements, false);
+  t.match(problemsOf({ DATABASE_PREPARED_STATEMENTS: 'sometimes' }).join(), /DATABASE_PREPARED_STATEMENTS/);
 });
 
 t.test('signing keys: JWT_ALG, KEY_ROTATION_INTERVAL and KEY_REFRESH_INTERVAL', async (t) => {

@@ -4,6 +4,7 @@
 // refresh repeated within the grace window is told from reuse, and older
 // ones are still known as the session's by their family.
 import { withDatabase, type Db, type SessionKind } from '../store/db.js';
+import { prepareStatement } from '../store/prepared-statement.js';
 import type { PresentedSession, PurgeCutoffs, SessionLifetime } from './policy.js';
 
 export interface SessionRow {
@@ -166,10 +167,13 @@ export async function revokeUserSession(db: Db, userId: string, sessionId: strin
 }
 
 /** The state /me checks a token's `sid` against. */
+/** The session check behind /me (session-check.ts): compiled once, and prepared on each connection. */
+const sessionStateById = prepareStatement({ id: 'text' }, (db, values) =>
+  db.selectFrom('sessions').select(['revoked_at', 'expires_at', 'last_used_at']).where('id', '=', values.id),
+);
+
 export async function findSessionState(db: Db, sessionId: string): Promise<SessionLifetime | undefined> {
-  const row = await withDatabase(() =>
-    db.selectFrom('sessions').select(['revoked_at', 'expires_at', 'last_used_at']).where('id', '=', sessionId).executeTakeFirst(),
-  );
+  const [row] = await withDatabase(() => sessionStateById(db, { id: sessionId }));
   return row && { revokedAt: row.revoked_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at };
 }
 

@@ -6,12 +6,12 @@
 // access token names is read, all at once. What the statement saw of the
 // presented token before it rotated comes back too, so the caller tells an
 // ended session from a rotation lost to a concurrent refresh. Compiled once
-// (prepared-statement.ts): this is the hottest statement roost sends.
+// (store/prepared-statement.ts): this is the hottest statement roost sends.
 import { withDatabase, type Db } from '../store/db.js';
 import type { User } from '../users/profiles.js';
 import type { RotationBounds } from './policy.js';
 import type { SessionClient } from './grants.js';
-import { prepareStatement } from './prepared-statement.js';
+import { prepareStatement } from '../store/prepared-statement.js';
 import { SPENT_TOKENS_KEPT, type SessionRow } from './queries.js';
 
 export interface Rotation {

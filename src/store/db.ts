@@ -7,6 +7,7 @@ import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './current-schema-introspector.js';
 import { AppError } from '../errors.js';
+import { statementName } from './named-statements.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -157,6 +158,12 @@ export interface DatabaseOptions {
   readonly onConnectError?: (error: unknown) => void;
   /** Each failed statement, counted by the metrics. */
   readonly onQueryError?: (error: unknown) => void;
+  /**
+   * Send the statements named in named-statements.ts as named prepared
+   * statements (default true). Off for a pooler that cannot keep them, such
+   * as PgBouncer in transaction mode before 1.21 or without max_prepared_statements.
+   */
+  readonly preparedStatements?: boolean;
 }
 
 export async function createDatabase(options: DatabaseOptions): Promise<Db> {
@@ -177,7 +184,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
     // process. The query itself still fails (503); this only keeps the process
     // up. Every client reports here, so the pool's own re-emission of an idle
     // client's error is not reported twice (but must be listened to).
-    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
+    pool.on('connect', (client) => {
+      client.on('error', (error) => options.onPoolError?.(error));
+      if (options.preparedStatements !== false) sendNamedStatements(client);
+    });
     pool.on('error', () => {});
     const counted = {
       connect: () =>
@@ -200,11 +210,20 @@ export async function createDatabase(options: DatabaseOptions): Promise<Db> {
 }
 
 /**
- * Applies pending migrations over a connection of its own that has no query
- * timeout: building an index on a large table, or waiting for another
- * replica's migration lock, may take longer than any request should. The
- * embedded database allows one connection only, so it migrates on `db`.
+ * From now on the connection sends a statement of named-statements.ts under
+ * its name: Postgres parses and plans it on its first use on this
+ * connection, then only binds and executes it. Kysely sends every query as
+ * `query(text, values)`; anything else passes through untouched.
  */
+function sendNamedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, ...rest: unknown[]) => {
+    const name = typeof text === 'string' ? statementName(text) : undefined;
+    if (name === undefined || rest.length !== 1 || !Array.isArray(rest[0])) return query(text, ...rest);
+    return query({ name, text, values: rest[0] });
+  }) as typeof client.query;
+}
+
 /**
  * What an operator should read when the first connection to DATABASE_URL
  * fails: the variable, where it points (never its password) and why in
@@ -230,6 +249,12 @@ export function describeConnectionError(error: unknown, databaseUrl: string): st
   return `DATABASE_URL: cannot connect to ${target} (${why})`;
 }
 
+/**
+ * Applies pending migrations over a connection of its own that has no query
+ * timeout: building an index on a large table, or waiting for another
+ * replica's migration lock, may take longer than any request should. The
+ * embedded database allows one connection only, so it migrates on `db`.
+ */
 export async function migrateDatabase(db: Db, options: Pick<DatabaseOptions, 'databaseUrl' | 'dataDir'>): Promise<string[]> {
   if (options.databaseUrl === undefined) return migrateToLatest(db);
   if ((await pendingMigrations(db)).length === 0) return [];

@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import { withDatabase } from '../store/db.js';
+import { prepareStatement } from '../store/prepared-statement.js';
 import type { UpstreamProtocol } from '../twitter/upstream.js';
 
 export interface TwitterProfile {
@@ -79,8 +80,11 @@ export function upsertUser(db: Db, profile: TwitterProfile, sealed: SealedCreden
   );
 }
 
-export function findUser(db: Db, id: string): Promise<User | undefined> {
-  return withDatabase(() => db.selectFrom('users').select(PROFILE_COLUMNS).where('id', '=', id).executeTakeFirst());
+/** The profile behind every /me: compiled once, and prepared on each connection (store/prepared-statement.ts). */
+const userById = prepareStatement({ id: 'text' }, (db, values) => db.selectFrom('users').select(PROFILE_COLUMNS).where('id', '=', values.id));
+
+export async function findUser(db: Db, id: string): Promise<User | undefined> {
+  return (await withDatabase(() => userById(db, { id })))[0];
 }
 
 export interface DeletedUser {

@@ -56,78 +56,73 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-t.test('while roost runs on DATA_DIR, every command refuses before it writes, exit 1', async (t) => {
+// One DATA_DIR through its life (a fresh embedded database is costly to
+// make): held by a server, refused to commands and to a second server,
+// released by a clean shutdown, then left behind by processes that died.
+t.test('one DATA_DIR held, refused, released and taken over', async (t) => {
   const dir = dataDir(t);
-  const { roost, url } = await startRoost(t, dir);
-  const pid = roost.child.pid!;
-  t.match(readLock(dir), { pid, holder: 'roost', host: hostname() }, 'the lock names the server');
-  const published = await kids(url);
-  // ES256 signs access tokens; RS256 the ID tokens of the zero-configuration sandbox's demo client.
-  t.equal(published.length, 2);
-  const secrets = readFileSync(path.join(dir, 'secrets.json'), 'utf8');
-
   const env = { DATA_DIR: dir };
-  const [rotate, migrate, purge] = await Promise.all([command('keys', ['rotate'], env), command('migrate', [], env), command('sessions', ['purge'], env)]);
-  const refusal = `(pid ${pid}) is using ${dir}; stop it first, or run the command against DATABASE_URL\n`;
-  t.same(rotate, { code: 1, stdout: '', stderr: `roost keys: roost ${refusal}` });
-  t.same(migrate, { code: 1, stdout: '', stderr: `roost migrate: roost ${refusal}` });
-  t.same(purge, { code: 1, stdout: '', stderr: `roost sessions: roost ${refusal}` });
+  let published: string[] = [];
 
-  t.same(await kids(url), published, 'the server publishes the same key set');
-  t.equal(readLock(dir)?.pid, pid, 'the lock still names the server');
-  t.equal(readFileSync(path.join(dir, 'secrets.json'), 'utf8'), secrets);
-  t.equal(await stop(roost), 0);
-  const list = await command('keys', ['list'], env);
-  t.equal(list.code, 0, list.stderr);
-  t.match(list.stdout, /^state +alg +kid\n/);
-  for (const kid of published) t.match(list.stdout, new RegExp(`\\ncurrent +(ES256|RS256) +${kid} +signing since \\S+\\n`), 'each key as it was');
-  t.equal(list.stdout.trim().split('\n').length, 3, 'and no other: no next key was published');
-});
+  await t.test('while roost runs on DATA_DIR, every command and a second server refuse before they write, exit 1', async (t) => {
+    const { roost, url } = await startRoost(t, dir);
+    const pid = roost.child.pid!;
+    t.match(readLock(dir), { pid, holder: 'roost', host: hostname() }, 'the lock names the server');
+    published = await kids(url);
+    // ES256 signs access tokens; RS256 the ID tokens of the zero-configuration sandbox's demo client.
+    t.equal(published.length, 2);
+    const secrets = readFileSync(path.join(dir, 'secrets.json'), 'utf8');
 
-t.test('a second server on the same DATA_DIR refuses to start, and the first runs on', async (t) => {
-  const dir = dataDir(t);
-  const { roost: first, url } = await startRoost(t, dir);
-  const pid = first.child.pid!;
-  const secondPort = await freePort();
-  const second = spawnRoost(t, { PORT: String(secondPort), HOST: '127.0.0.1', DATA_DIR: dir });
-  // Started, it would serve on the same files until killed.
-  t.equal(await Promise.race([second.exited, second.ready().then(() => 'ready', () => second.exited)]), 1);
-  t.equal(second.output(), `roost: failed to start: roost (pid ${pid}) is using ${dir}; stop it first, or give this server another DATA_DIR or a DATABASE_URL\n`);
-  t.equal(readLock(dir)?.pid, pid, 'the lock still names the first');
-  t.equal((await fetch(`${url}/readyz`)).status, 200, 'the first still serves');
-  t.equal(await stop(first), 0);
-});
+    const [rotate, migrate, purge] = await Promise.all([command('keys', ['rotate'], env), command('migrate', [], env), command('sessions', ['purge'], env)]);
+    const refusal = `(pid ${pid}) is using ${dir}; stop it first, or run the command against DATABASE_URL\n`;
+    t.same(rotate, { code: 1, stdout: '', stderr: `roost keys: roost ${refusal}` });
+    t.same(migrate, { code: 1, stdout: '', stderr: `roost migrate: roost ${refusal}` });
+    t.same(purge, { code: 1, stdout: '', stderr: `roost sessions: roost ${refusal}` });
 
-t.test('a lock left by a process that no longer runs is taken over, and said so', async (t) => {
-  const dir = dataDir(t);
-  const gone = await deadPid();
-  const leave = () => writeFileSync(lockFile(dir), `${JSON.stringify({ pid: gone, holder: 'roost', host: hostname(), since: '2026-01-02T03:04:05.000Z' })}\n`);
-  const took = `took over ${lockFile(dir)} from roost (pid ${gone}, since 2026-01-02T03:04:05.000Z), which no longer runs`;
+    const secondPort = await freePort();
+    const second = spawnRoost(t, { PORT: String(secondPort), HOST: '127.0.0.1', DATA_DIR: dir });
+    // Started, it would serve on the same files until killed.
+    t.equal(await Promise.race([second.exited, second.ready().then(() => 'ready', () => second.exited)]), 1);
+    t.equal(second.output(), `roost: failed to start: roost (pid ${pid}) is using ${dir}; stop it first, or give this server another DATA_DIR or a DATABASE_URL\n`);
 
-  leave();
-  const { roost } = await startRoost(t, dir);
-  t.match(roost.logs().find((line) => line.msg === took), { level: 40, lock: lockFile(dir) }, 'by the server, in its log');
-  t.match(readLock(dir), { pid: roost.child.pid, holder: 'roost' });
-  t.equal(await stop(roost), 0);
+    t.same(await kids(url), published, 'the server publishes the same key set');
+    t.equal(readLock(dir)?.pid, pid, 'the lock still names the server');
+    t.equal((await fetch(`${url}/readyz`)).status, 200, 'and it still serves');
+    t.equal(readFileSync(path.join(dir, 'secrets.json'), 'utf8'), secrets);
+    t.equal(await stop(roost), 0);
+    t.match(roost.output(), '"msg":"closed"');
+  });
 
-  leave();
-  const migrate = await command('migrate', [], { DATA_DIR: dir });
-  t.same(migrate, { code: 0, stdout: 'already up to date\n', stderr: `roost migrate: ${took}\n` }, 'by a command, on stderr');
-  t.notOk(existsSync(lockFile(dir)), 'and released when it ends');
-});
+  await t.test('a clean shutdown releases the lock: a command then runs, and releases it too', async (t) => {
+    t.notOk(existsSync(lockFile(dir)), 'released');
+    const list = await command('keys', ['list'], env);
+    t.equal(list.code, 0, list.stderr);
+    t.match(list.stdout, /^state +alg +kid\n/);
+    for (const kid of published) t.match(list.stdout, new RegExp(`\\ncurrent +(ES256|RS256) +${kid} +signing since \\S+\\n`), 'each key as it was');
+    t.equal(list.stdout.trim().split('\n').length, 3, 'and no other: no next key was published while the server ran');
+    const rotate = await command('keys', ['rotate'], env);
+    t.equal(rotate.code, 0, rotate.stderr);
+    t.match(rotate.stdout, /^published [\w-]{43} \(ES256\) as the next key/);
+    t.equal(rotate.stderr, '', 'nothing taken over');
+    t.notOk(existsSync(lockFile(dir)), 'the command released it');
+  });
 
-t.test('a clean shutdown releases the lock: a command then runs', async (t) => {
-  const dir = dataDir(t);
-  const { roost } = await startRoost(t, dir);
-  t.equal(readLock(dir)?.pid, roost.child.pid, 'held while roost runs');
-  t.equal(await stop(roost), 0);
-  t.match(roost.output(), '"msg":"closed"');
-  t.notOk(existsSync(lockFile(dir)), 'released');
-  const rotate = await command('keys', ['rotate'], { DATA_DIR: dir });
-  t.equal(rotate.code, 0, rotate.stderr);
-  t.match(rotate.stdout, /^published [\w-]{43} \(ES256\) as the next key/);
-  t.equal(rotate.stderr, '', 'nothing taken over');
-  t.notOk(existsSync(lockFile(dir)), 'the command released it too');
+  await t.test('a lock left by a process that no longer runs is taken over, and said so', async (t) => {
+    const gone = await deadPid();
+    const leave = () => writeFileSync(lockFile(dir), `${JSON.stringify({ pid: gone, holder: 'roost', host: hostname(), since: '2026-01-02T03:04:05.000Z' })}\n`);
+    const took = `took over ${lockFile(dir)} from roost (pid ${gone}, since 2026-01-02T03:04:05.000Z), which no longer runs`;
+
+    leave();
+    const { roost } = await startRoost(t, dir);
+    t.match(roost.logs().find((line) => line.msg === took), { level: 40, lock: lockFile(dir) }, 'by the server, in its log');
+    t.match(readLock(dir), { pid: roost.child.pid, holder: 'roost' });
+    t.equal(await stop(roost), 0);
+
+    leave();
+    const migrate = await command('migrate', [], env);
+    t.same(migrate, { code: 0, stdout: 'already up to date\n', stderr: `roost migrate: ${took}\n` }, 'by a command, on stderr');
+    t.notOk(existsSync(lockFile(dir)), 'and released when it ends');
+  });
 });
 
 t.test('with DATABASE_URL, DATA_DIR and its lock play no part', async (t) => {

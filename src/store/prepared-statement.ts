@@ -3,9 +3,12 @@
 // compiling the rotation's query tree cost more of roost's CPU than sending
 // the statement and reading its answer. While the query is built, each
 // value is a marker; the compiled parameters hold the markers where the
-// call's values go, and anything else (a constant of the code) stays.
+// call's values go, and anything else (a constant of the code) stays. Its
+// text is also named (store/named-statements.ts), so Postgres too parses and
+// plans it once per connection.
 import { CompiledQuery, type Compilable } from 'kysely';
-import type { Db } from '../store/db.js';
+import type { Db } from './db.js';
+import { nameStatement } from './named-statements.js';
 
 type Kind = 'text' | 'timestamp';
 type ValueOf<K extends Kind> = K extends 'text' ? string : Date;
@@ -49,5 +52,6 @@ function compile<Kinds extends Record<string, Kind>, Row>(db: Db, kinds: Kinds, 
   });
   const unused = Object.keys(kinds).filter((name) => !slots.some((slot) => 'name' in slot && slot.name === name));
   if (unused.length > 0) throw new Error(`the prepared statement sends no parameter for ${unused.join(', ')}`);
+  nameStatement(query.sql);
   return { sql: query.sql, slots };
 }
