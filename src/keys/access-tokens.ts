@@ -1,7 +1,9 @@
 // Access tokens: JWTs per RFC 9068, signed with the current key. Claim
-// building is pure; signing and verifying are thin calls into jose.
+// building is pure; signing and verifying are compact-jws.ts's, with the
+// claim checks of RFC 9068 §4 here.
 import { randomUUID } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { errors, type JWTPayload } from 'jose';
+import { importVerificationKeys, signJwt, verifyJwt, type VerificationKeys } from './compact-jws.js';
 import type { PublicJwk, SigningKey } from './signing-keys.js';
 import type { User } from '../users/profiles.js';
 
@@ -58,7 +60,7 @@ export function buildAccessClaims(user: User, settings: TokenSettings, nowMs: nu
 }
 
 export function signAccessToken(claims: AccessClaims, key: SigningKey): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
+  return signJwt(claims, key, ACCESS_TOKEN_TYPE);
 }
 
 export async function issueAccessToken(
@@ -99,7 +101,7 @@ export async function issueClientAccessToken(
     client_id: grant.clientId,
     scope: grant.scope,
   };
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.privateKey);
+  return signJwt(claims, key, ACCESS_TOKEN_TYPE);
 }
 
 export type AccessTokenVerifier = (token: string, nowMs: number) => Promise<AccessClaims>;
@@ -109,28 +111,61 @@ type KeySet = { readonly keys: readonly PublicJwk[] };
 /**
  * Verifies against the published keys only, with the algorithm pinned to
  * the ones those keys declare (RFC 8725 §3.1). Given a function, it follows
- * the key set it returns, rebuilding only when the set changes.
+ * the key set it returns, importing the keys again only when the set changes.
+ *
+ * The checks are jose's jwtVerify's with `issuer`, `audience`, `typ` and
+ * `requiredClaims: ['sub', 'iat', 'exp', 'jti']`, no clock tolerance, and
+ * stricter where roost's own tokens cannot differ: see verifyJwt for the
+ * JWS; `sub` and `jti` are strings and the times finite numbers.
  */
 export function createAccessTokenVerifier(jwks: KeySet | (() => KeySet), settings: TokenSettings): AccessTokenVerifier {
   const current = typeof jwks === 'function' ? jwks : () => jwks;
-  let built: { from: KeySet; keySet: ReturnType<typeof createLocalJWKSet>; algorithms: string[] } | undefined;
+  let built: { readonly from: KeySet; readonly keys: VerificationKeys } | undefined;
   return async (token, nowMs) => {
     const set = current();
-    if (built?.from !== set) {
-      built = {
-        from: set,
-        keySet: createLocalJWKSet({ keys: set.keys.map((key) => ({ ...key })) }),
-        algorithms: [...new Set(set.keys.map((key) => key.alg))],
-      };
-    }
-    const { payload } = await jwtVerify(token, built.keySet, {
-      algorithms: built.algorithms,
-      issuer: settings.issuer,
-      ...(settings.audience !== undefined ? { audience: settings.audience } : {}),
-      typ: ACCESS_TOKEN_TYPE,
-      currentDate: new Date(nowMs),
-      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
-    });
-    return payload as AccessClaims;
+    if (built?.from !== set) built = { from: set, keys: importVerificationKeys(set.keys) };
+    const { header, payload } = verifyJwt(token, built.keys);
+    return checkAccessClaims(header, payload, settings, nowMs);
   };
+}
+
+/** RFC 9068 §2.1 written as RFC 7515 §4.1.9 allows: "at+jwt" or "application/at+jwt", in any case (jose compares the same way). */
+function isAccessTokenType(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const lower = typ.toLowerCase();
+  return (typ.includes('/') ? lower : `application/${lower}`) === `application/${ACCESS_TOKEN_TYPE}`;
+}
+
+/** RFC 9068 §4 and RFC 7519 §4.1, as jose's validateClaimsSet checks them; the clock is in whole seconds (RFC 7519 §2). */
+function checkAccessClaims(header: Readonly<Record<string, unknown>>, claims: Record<string, unknown>, settings: TokenSettings, nowMs: number): AccessClaims {
+  const failed = (message: string, claim: string, reason = 'check_failed') => new errors.JWTClaimValidationFailed(message, claims, claim, reason);
+  if (!isAccessTokenType(header.typ)) throw failed('unexpected "typ" JWT header value', 'typ');
+  const required = ['iss', ...(settings.audience !== undefined ? ['aud'] : []), 'sub', 'iat', 'exp', 'jti'];
+  for (const claim of required) {
+    if (!Object.hasOwn(claims, claim)) throw failed(`missing required "${claim}" claim`, claim, 'missing');
+  }
+  if (claims.iss !== settings.issuer) throw failed('unexpected "iss" claim value', 'iss');
+  if (settings.audience !== undefined && !hasAudience(claims.aud, settings.audience)) throw failed('unexpected "aud" claim value', 'aud');
+  if (typeof claims.sub !== 'string') throw failed('"sub" claim must be a string', 'sub', 'invalid');
+  if (typeof claims.jti !== 'string') throw failed('"jti" claim must be a string', 'jti', 'invalid');
+  const { iat, nbf, exp } = claims;
+  if (!isNumericDate(iat)) throw failed('"iat" claim must be a number', 'iat', 'invalid');
+  if (!isNumericDate(exp)) throw failed('"exp" claim must be a number', 'exp', 'invalid');
+  const hasNbf = Object.hasOwn(claims, 'nbf');
+  if (hasNbf && !isNumericDate(nbf)) throw failed('"nbf" claim must be a number', 'nbf', 'invalid');
+  if (!Number.isFinite(nowMs)) throw new TypeError('Invalid current time');
+  const now = Math.floor(nowMs / 1000);
+  if (hasNbf && (nbf as number) > now) throw failed('"nbf" claim timestamp check failed', 'nbf');
+  if (exp <= now) throw new errors.JWTExpired('"exp" claim timestamp check failed', claims, 'exp', 'check_failed');
+  return claims as AccessClaims;
+}
+
+/** RFC 7519 §4.1.3: the audience is one string, or an array of them that holds ours. */
+function hasAudience(aud: unknown, audience: string): boolean {
+  return typeof aud === 'string' ? aud === audience : Array.isArray(aud) && aud.includes(audience);
+}
+
+/** RFC 7519 §2: seconds since the epoch; JSON's 1e400 (Infinity) is none. */
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }

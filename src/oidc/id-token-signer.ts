@@ -1,9 +1,9 @@
 // Signs a registered client's ID tokens with the key of the algorithm the
 // client registered (RS256 unless it named ES256 or EdDSA), from the same
 // key ring that publishes every key at /.well-known/jwks.json.
-import { SignJWT } from 'jose';
 import type { ClientStore } from './clients.js';
 import type { SigningAlg, SigningKey } from '../keys/signing-keys.js';
+import { signJwt } from '../keys/compact-jws.js';
 import type { IdTokenIssuer } from '../sessions/grants.js';
 import { AppError } from '../errors.js';
 import { buildIdTokenClaims } from './id-token.js';
@@ -36,6 +36,6 @@ export function createIdTokenSigner(options: IdTokenSignerOptions): IdTokenIssue
       nowMs: options.now(),
       ttlSeconds: options.ttlSeconds,
     });
-    return new SignJWT({ ...claims }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+    return signJwt(claims, key, 'JWT');
   };
 }
