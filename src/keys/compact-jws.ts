@@ -121,6 +121,8 @@ export interface VerificationKeys {
   /** The algorithms the keys declare: the only ones a token may name (RFC 8725 §3.1). */
   readonly algorithms: ReadonlySet<string>;
   readonly keys: readonly VerificationKey[];
+  /** How many keys of the set declare each algorithm, usable or not: a token without `kid` needs exactly one, as with jose. */
+  readonly declared: ReadonlyMap<string, number>;
 }
 
 /**
@@ -130,9 +132,11 @@ export interface VerificationKeys {
  */
 export function importVerificationKeys(jwks: readonly PublicJwk[]): VerificationKeys {
   const keys: VerificationKey[] = [];
+  const declared = new Map<string, number>();
   for (const jwk of jwks) {
     const algorithm = algorithmOf(jwk.alg);
     if (algorithm === undefined || jwk.kty !== algorithm.kty || jwk.crv !== algorithm.crv || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+    declared.set(jwk.alg, (declared.get(jwk.alg) ?? 0) + 1);
     let keyObject: KeyObject;
     try {
       keyObject = createPublicKey({ key: { ...jwk }, format: 'jwk' });
@@ -149,7 +153,7 @@ export function importVerificationKeys(jwks: readonly PublicJwk[]): Verification
       signatureBytes: algorithm.signatureBytes ?? (modulusBits !== undefined ? Math.ceil(modulusBits / 8) : undefined),
     });
   }
-  return { algorithms: new Set(keys.map((key) => key.alg)), keys };
+  return { algorithms: new Set(keys.map((key) => key.alg)), keys, declared };
 }
 
 export interface VerifiedJws {
@@ -185,6 +189,7 @@ export function verifyJwt(token: string, keys: VerificationKeys): VerifiedJws {
   if (!keys.algorithms.has(alg)) throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
 
   const named = Object.hasOwn(header, 'kid');
+  if (!named && (keys.declared.get(alg) ?? 0) > 1) throw new errors.JWKSMultipleMatchingKeys();
   const { kid } = header;
   let key: VerificationKey | undefined;
   for (const candidate of keys.keys) {
