@@ -13,6 +13,9 @@ import { startCountingProxy } from './wire-census.js';
 export interface CensusServer {
   readonly url: string;
   readonly verifyToken: (token: string) => Promise<void>;
+  /** The peer's session cookie and its lack of refresh tokens (flow-driver.ts). */
+  readonly cookie?: string;
+  readonly refreshTokens?: boolean;
   stop(): Promise<void>;
 }
 
@@ -23,6 +26,8 @@ export interface CensusSettings {
   readonly returnTo: string;
   readonly operations: number;
   readonly timeoutMs: number;
+  /** Count the sign-in alone (the peer does nothing else). */
+  readonly signInOnly?: boolean;
 }
 
 /** `start` starts the server on the database and Redis URLs it is given (the proxies'). */
@@ -34,7 +39,17 @@ export async function takeCensus(server: Server, start: (urls: { databaseUrl: st
   const viaProxy = (url: URL, port: number) => Object.assign(new URL(url.href), { hostname: '127.0.0.1', port: String(port) }).href;
   const instance = await start({ databaseUrl: viaProxy(postgresUrl, postgres.port), redisUrl: viaProxy(redisUrl, redis.port) });
   const n = settings.operations;
-  const flows = { serverUrl: instance.url, providerUrl: settings.providerUrl, returnTo: settings.returnTo, timeoutMs: settings.timeoutMs, verifyToken: instance.verifyToken, concurrency: 1, durationMs: 60_000 };
+  const flows = {
+    serverUrl: instance.url,
+    providerUrl: settings.providerUrl,
+    returnTo: settings.returnTo,
+    timeoutMs: settings.timeoutMs,
+    verifyToken: instance.verifyToken,
+    concurrency: 1,
+    durationMs: 60_000,
+    ...(instance.cookie !== undefined ? { cookie: instance.cookie } : {}),
+    ...(instance.refreshTokens !== undefined ? { refreshTokens: instance.refreshTokens } : {}),
+  };
   const entries: CensusEntry[] = [];
   const counted = async (operation: CensusEntry['operation'], work: () => Promise<number>) => {
     const [trips, commands] = [postgres.count(), redis.count()];
@@ -47,6 +62,7 @@ export async function takeCensus(server: Server, start: (urls: { databaseUrl: st
     const first = (await runFlows({ ...flows, flowsPerBrowser: 1 })).samples[0];
     if (first === undefined) throw new Error(`census of ${server}: the first sign-in failed`);
     await counted('sign-in', async () => (await runFlows({ ...flows, flowsPerBrowser: n })).samples.length);
+    if (settings.signInOnly) return entries;
     await counted('code sign-in + redemption', async () => (await runFlows({ ...flows, mode: 'code', flowsPerBrowser: n })).samples.length);
     await counted('refresh', async () => {
       const run = await runRefreshChains({ url: instance.url, refreshTokens: [first.refreshToken], durationMs: 60_000, refreshesPerChain: n, timeoutMs: settings.timeoutMs, verifyToken: instance.verifyToken });

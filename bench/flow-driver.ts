@@ -24,6 +24,10 @@ export interface FlowRunOptions {
   readonly mode?: 'fragment' | 'code';
   /** Each browser stops after this many sign-ins, or at the end of durationMs. */
   readonly flowsPerBrowser?: number;
+  /** The cookie the server binds the flow with, carried from /login to the callback; default roost_flow. */
+  readonly cookie?: string;
+  /** Whether the server hands out a refresh token beside the access token; default true. */
+  readonly refreshTokens?: boolean;
 }
 
 /** One complete sign-in, in milliseconds per step. */
@@ -42,6 +46,7 @@ export interface FlowSample {
   /** The request token, which keys the provider's own timings of this flow. */
   readonly requestToken: string;
   readonly accessToken: string;
+  /** Empty when the server hands out none (refreshTokens: false). */
   readonly refreshToken: string;
 }
 
@@ -61,18 +66,22 @@ export interface Answer {
 
 export class FlowError extends Error {}
 
-export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> {
-  const serverAgent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const providerAgent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+/** One browser's sign-ins, one at a time or many at once, over keep-alive connections of its own. */
+export interface SignInClient {
+  signIn(): Promise<FlowSample>;
+  close(): void;
+}
+
+export function createSignInClient(options: Omit<FlowRunOptions, 'concurrency' | 'durationMs' | 'flowsPerBrowser'> & { readonly maxSockets: number }): SignInClient {
+  const serverAgent = new Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  const providerAgent = new Agent({ keepAlive: true, maxSockets: options.maxSockets });
   const codeMode = options.mode === 'code';
+  const cookieName = options.cookie ?? 'roost_flow';
+  const withRefreshToken = options.refreshTokens ?? true;
   const loginUrl = new URL(`/login?return_to=${encodeURIComponent(options.returnTo)}`, options.serverUrl);
   const tokenUrl = new URL('/token', options.serverUrl);
   const authenticatePrefix = `${options.providerUrl}/oauth/authenticate?`;
   const callbackPrefix = `${options.serverUrl}/login/callback?`;
-  const samples: FlowSample[] = [];
-  const errors: Record<string, number> = {};
-  const started = performance.now();
-  const deadline = started + options.durationMs;
 
   const oneFlow = async (): Promise<FlowSample> => {
     const verifier = codeMode ? randomBytes(32).toString('base64url') : '';
@@ -83,8 +92,8 @@ export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> 
     if (login.status !== 302) throw new FlowError(`login: HTTP ${login.status}${problemCode(login)}`);
     const toProvider = login.headers.location ?? '';
     if (!toProvider.startsWith(authenticatePrefix)) throw new FlowError('login: redirect is not to the provider');
-    const cookie = flowCookie(login.headers['set-cookie']);
-    if (cookie === undefined) throw new FlowError('login: no roost_flow cookie');
+    const cookie = flowCookie(login.headers['set-cookie'], cookieName);
+    if (cookie === undefined) throw new FlowError(`login: no ${cookieName} cookie`);
     const authenticateUrl = new URL(toProvider);
     const requestToken = authenticateUrl.searchParams.get('oauth_token') ?? '';
 
@@ -116,7 +125,9 @@ export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> 
     }
     const accessToken = tokens.get('access_token');
     const refreshToken = tokens.get('refresh_token');
-    if (accessToken === null || refreshToken === null || tokens.get('token_type') !== 'Bearer') throw new FlowError(`callback: no token (${tokens.get('error') ?? 'no error'})`);
+    if (accessToken === null || (withRefreshToken && refreshToken === null) || tokens.get('token_type') !== 'Bearer') {
+      throw new FlowError(`callback: no token (${tokens.get('error') ?? 'no error'})`);
+    }
 
     try {
       await options.verifyToken(accessToken);
@@ -124,13 +135,29 @@ export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> 
       throw new FlowError(`verify: ${(error as { code?: string }).code ?? (error as Error).message}`);
     }
     const t5 = performance.now();
-    return { login: t1 - t0, authenticate: t2 - t1, callback: t3 - t2, redeem: t4 - t3, verify: t5 - t4, total: t5 - t0, requestToken, accessToken, refreshToken };
+    return { login: t1 - t0, authenticate: t2 - t1, callback: t3 - t2, redeem: t4 - t3, verify: t5 - t4, total: t5 - t0, requestToken, accessToken, refreshToken: refreshToken ?? '' };
   };
+
+  return {
+    signIn: oneFlow,
+    close: () => {
+      serverAgent.destroy();
+      providerAgent.destroy();
+    },
+  };
+}
+
+export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> {
+  const client = createSignInClient({ ...options, maxSockets: options.concurrency });
+  const samples: FlowSample[] = [];
+  const errors: Record<string, number> = {};
+  const started = performance.now();
+  const deadline = started + options.durationMs;
 
   const browser = async () => {
     for (let flows = 0; flows < (options.flowsPerBrowser ?? Infinity) && performance.now() < deadline; flows++) {
       try {
-        samples.push(await oneFlow());
+        samples.push(await client.signIn());
       } catch (error) {
         const kind = error instanceof FlowError ? error.message : `unexpected: ${(error as Error).message}`;
         errors[kind] = (errors[kind] ?? 0) + 1;
@@ -143,8 +170,7 @@ export async function runFlows(options: FlowRunOptions): Promise<FlowRunResult> 
   try {
     await Promise.all(Array.from({ length: options.concurrency }, browser));
   } finally {
-    serverAgent.destroy();
-    providerAgent.destroy();
+    client.close();
   }
   return { samples, errors, elapsedMs: performance.now() - started };
 }
@@ -183,9 +209,9 @@ function send(agent: Agent, url: URL, method: string, headers: OutgoingHttpHeade
   });
 }
 
-/** The `name=value` part of the roost_flow Set-Cookie, as a browser would send it back. */
-function flowCookie(setCookie: string[] | undefined): string | undefined {
-  const line = setCookie?.find((value) => value.startsWith('roost_flow='));
+/** The `name=value` part of the flow's Set-Cookie, as a browser would send it back. */
+export function flowCookie(setCookie: string[] | undefined, name: string): string | undefined {
+  const line = setCookie?.find((value) => value.startsWith(`${name}=`));
   return line?.split(';', 1)[0];
 }
 

@@ -10,13 +10,16 @@ import type { FlowPhase, OperationName, OperationPhase, Server } from './results
 import { busyCores, cpuPerOp, takeSnapshot, type Snapshot, type Watched } from './snapshots.js';
 import { round, summarize } from './stats.js';
 
-/** A server the driver can sign in to and refresh at: roost, or the floor. */
+/** A server the driver can sign in to (and refresh at): roost, the floor, or the passport peer. */
 export interface Target {
   readonly server: Server;
   readonly url: string;
   readonly pid: number;
   /** Rejects a token this server should not have issued. */
   readonly verifyToken: (token: string) => Promise<void>;
+  /** The peer's session cookie and its lack of refresh tokens (flow-driver.ts); roost's and the floor's by default. */
+  readonly cookie?: string;
+  readonly refreshTokens?: boolean;
 }
 
 export interface PhaseSettings {
@@ -35,6 +38,8 @@ const flowOptions = (target: Target, settings: PhaseSettings): Omit<FlowRunOptio
   returnTo: settings.returnTo,
   timeoutMs: settings.timeoutMs,
   verifyToken: target.verifyToken,
+  ...(target.cookie !== undefined ? { cookie: target.cookie } : {}),
+  ...(target.refreshTokens !== undefined ? { refreshTokens: target.refreshTokens } : {}),
 });
 
 /** Complete sign-ins, in the fragment mode or the code mode with its redemption. */
@@ -149,12 +154,17 @@ export function flowPhase(
   };
 }
 
-/** Verifies an access token as a sibling service would: against the issuer's JWKS, with the claims roost sets. */
-export function tokenVerifier(issuer: string): (token: string) => Promise<void> {
+/**
+ * Verifies an access token as a sibling service would: against the issuer's
+ * JWKS, with the claims roost sets; the peer's tokens are plain JWTs
+ * (`typ: JWT`, jsonwebtoken's default) without a session claim.
+ */
+export function tokenVerifier(issuer: string, kind: 'roost' | 'peer' = 'roost'): (token: string) => Promise<void> {
   const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', issuer));
+  const typ = kind === 'roost' ? 'at+jwt' : 'JWT';
   return async (token) => {
-    const { payload } = await jwtVerify(token, jwks, { issuer, algorithms: ['ES256'], typ: 'at+jwt' });
-    if (typeof payload.twitter_id !== 'string' || !/^\d+$/.test(payload.twitter_id) || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
+    const { payload } = await jwtVerify(token, jwks, { issuer, algorithms: ['ES256'], typ });
+    if (typeof payload.twitter_id !== 'string' || !/^\d+$/.test(payload.twitter_id) || typeof payload.sub !== 'string' || (kind === 'roost' && typeof payload.sid !== 'string')) {
       throw Object.assign(new Error('unexpected claims'), { code: 'claims' });
     }
   };

@@ -1,8 +1,11 @@
 // The short Markdown report written to bench/results/ and between the bench
 // markers of docs/performance.md: the operations of a session's life beside
-// their floor, the sign-in matrix, the HTTP servers, the seeded comparison
-// and the targets. Pure.
+// their floor, the sign-in beside the passport peer, the sign-in matrix, the
+// HTTP servers, the chart's series, overload, the soak, the seeded
+// comparison and the targets. Pure.
+import type { LoadRun } from './open-loop.js';
 import { FLOOR_IS, OPERATIONS, operationRows, type BenchResults, type FlowPhase, type HttpPhase, type Measured, type OperationPhase } from './results.js';
+import { SERIES_NAMES, SERIES_OPERATIONS, SERIES_SERVERS } from './series.js';
 import type { CpuPerOp } from './snapshots.js';
 import type { Summary } from './stats.js';
 import { round } from './stats.js';
@@ -21,17 +24,23 @@ export function renderMarkdown(results: BenchResults): string {
   );
 
   lines.push(...operationsTable(results), '');
+  lines.push(...peerTable(results));
   for (const latency of settings.latenciesMs) lines.push(...flowTable(results, latency));
   lines.push(...httpTable(results), '');
+  lines.push(...seriesTable(results));
+  lines.push(...overloadTable(results));
+  lines.push(...soakTable(results));
   if (results.seeded) lines.push(...seededTable(results), '');
 
   const { startup, memory } = results;
+  const phases = memory.afterPhases ?? [];
   lines.push(
     '| roost process | |',
     '|---|---:|',
     `| start-up to ready, keys and schema present (median of ${startup.readyMs.length}) | ${startup.medianReadyMs} ms (${startup.medianReadyCpuMs} ms of CPU) |`,
     `| first start (creates the schema and the signing key) | ${startup.firstStartMs} ms |`,
-    `| RSS idle / after the flows / peak | ${memory.idle.rssMb} / ${memory.afterFlows.rssMb} / ${memory.peakRssMb} MB |`,
+    `| RSS idle / after the flows / peak of the whole run | ${memory.idle.rssMb} / ${memory.afterFlows.rssMb} / ${memory.peakRssMb} MB |`,
+    ...(phases.length > 0 ? [`| peak RSS so far (VmHWM) after each phase, MB | ${phases.map((p) => `${p.phase} ${p.peakRssMb}`).join(' · ')} |`] : []),
     '',
     '| target | goal | measured | |',
     '|---|---|---:|---|',
@@ -66,6 +75,106 @@ function operationsTable(results: BenchResults): string[] {
     '',
     `The floor (bench/floor.ts) does what each operation cannot do without, on the same libraries and servers, and nothing else: ${floorRows.map((name) => `**${name}**: ${FLOOR_IS[name]}`).join('; ')}. ` +
       'Round trips and commands are counted on the wire by a separate instance of each (bench/wire-census.ts).',
+  ];
+}
+
+function peerTable(results: BenchResults): string[] {
+  const peer = results.peer ?? [];
+  if (peer.length === 0) return [];
+  const roostAt = (c: number) => results.flows.find((phase) => phase.providerLatencyMs === 0 && phase.concurrency === c);
+  const columns = peer.map((phase) => ({ peer: phase, roost: roostAt(phase.concurrency) }));
+  const row = (label: string, cell: (roost: FlowPhase | undefined, peer: OperationPhase) => string) => `| ${label} | ${columns.map((col) => cell(col.roost, col.peer)).join(' | ')} |`;
+  const cpu = (value: number | null | undefined) => fmt(value ?? NaN, 3);
+  const census = (server: 'roost' | 'peer') => results.census.find((entry) => entry.operation === 'sign-in' && entry.server === server);
+  const [roostCensus, peerCensus] = [census('roost'), census('peer')];
+  return [
+    `| sign-in beside a hand-written passport-twitter peer (bench/peer.ts), provider 0 ms, ${results.settings.flowSeconds} s each: roost / peer | ${peer.map((p) => `c=${p.concurrency}`).join(' | ')} |`,
+    `|---|${peer.map(() => '---:').join('|')}|`,
+    row('complete sign-ins/s', (r, p) => `${r?.flowsPerSec ?? '–'} / ${p.perSec}`),
+    row('p50 / p99 ms', (r, p) => `${r ? `${fmt(r.latencyMs.browser.p50)} / ${fmt(r.latencyMs.browser.p99)}` : '–'} · ${fmt(p.latencyMs.p50)} / ${fmt(p.latencyMs.p99)}`),
+    row('**server CPU per sign-in** ms', (r, p) => `${cpu(r?.cpuMsPerFlow.server)} / ${cpu(p.cpuMsPerOp.server)}`),
+    row('**roost ÷ peer**', (r, p) => (r && p.cpuMsPerOp.server > 0 && p.completed > 0 ? `${fmt(r.cpuMsPerFlow.server / p.cpuMsPerOp.server, 2)}×` : '–')),
+    row('Postgres backends CPU per sign-in ms', (r, p) => `${cpu(r?.cpuMsPerFlow.postgres)} / ${cpu(p.cpuMsPerOp.postgres)}`),
+    row('Redis CPU per sign-in ms', (r, p) => `${cpu(r?.cpuMsPerFlow.redis)} / ${cpu(p.cpuMsPerOp.redis)}`),
+    row('failed sign-ins', (r, p) => `${r?.errorCount ?? '–'} / ${p.errorCount}`),
+    '',
+    'The peer is Express with express-session (its sessions in Redis through connect-redis), passport and passport-twitter against the same stand-in, ' +
+      'the user upserted with pg into a table of its own, and a JWT signed with jsonwebtoken (ES256) in the fragment: the way a tutorial writes it, every library with its defaults beyond what the flow needs. ' +
+      (roostCensus && peerCensus
+        ? `Per sign-in on the wire: Postgres round trips ${fmt(roostCensus.postgresRoundTrips, 1)} (roost) / ${fmt(peerCensus.postgresRoundTrips, 1)} (peer), Redis commands ${fmt(roostCensus.redisCommands, 1)} / ${fmt(peerCensus.redisCommands, 1)}.`
+        : ''),
+    '',
+  ];
+}
+
+function seriesTable(results: BenchResults): string[] {
+  const points = results.series ?? [];
+  const concurrencies = results.settings.seriesConcurrencies ?? [];
+  if (points.length === 0 || concurrencies.length === 0) return [];
+  const rows: string[] = [];
+  for (const operation of SERIES_OPERATIONS) {
+    for (const server of SERIES_SERVERS[operation]) {
+      const cells = concurrencies.map((c) => {
+        const point = points.find((p) => p.operation === operation && p.server === server && p.concurrency === c);
+        if (point === undefined) return '–';
+        const failed = point.failures > 0 ? ` (${point.failures} failed)` : '';
+        return `${point.perSec} · ${fmt(point.p99)}${point.source === 'sweep' ? '' : '*'}${failed}`;
+      });
+      if (cells.some((cell) => cell !== '–')) rows.push(`| ${operation}, ${SERIES_NAMES[server]} | ${cells.join(' | ')} |`);
+    }
+  }
+  return [
+    `| the chart's series: operations/s · p99 ms, by clients (sign-ins, refreshes) or connections (/me, JWKS) at once | ${concurrencies.map((c) => `c=${c}`).join(' | ')} |`,
+    `|---|${concurrencies.map(() => '---:').join('|')}|`,
+    ...rows,
+    '',
+    `\* from the timed phases above; the other points are measured for the chart alone, ${results.settings.seriesSeconds} s each (HTTP with autocannon, whose latencies are whole milliseconds).`,
+    '',
+  ];
+}
+
+function overloadTable(results: BenchResults): string[] {
+  const operations = results.overload ?? [];
+  if (operations.length === 0) return [];
+  const first = operations[0] as (typeof operations)[number];
+  const counts = (record: Record<string, number>) => Object.entries(record).map(([kind, n]) => `${kind}: ${n}`).join('; ') || '0';
+  const total = (record: Record<string, number>) => Object.values(record).reduce((sum, n) => sum + n, 0);
+  const latency = (run: LoadRun) => `${fmt(run.latencyMs.p50)} / ${fmt(run.latencyMs.p99)}`;
+  const row = (label: string, cell: (phase: (typeof operations)[number]) => string) => `| ${label} | ${operations.map(cell).join(' | ')} |`;
+  return [
+    `| overload: arrivals at a fixed rate (open loop) for ${first.runSeconds} s, latency from each request's scheduled start | ${operations.map((p) => p.operation).join(' | ')} |`,
+    `|---|${operations.map(() => '---:').join('|')}|`,
+    row(`saturation: admitted/s with ${first.saturationConcurrency} clients at once (closed loop)`, (p) => String(p.saturation.admittedPerSec)),
+    row('unloaded (a tenth of that): rate /s, p50 / p99 ms', (p) => `${p.unloaded.targetPerSec}: ${latency(p.unloaded)}`),
+    row(`overloaded (${first.factor}×): rate asked /s, requests started`, (p) => `${Math.round(p.overloaded.targetPerSec)}, ${p.overloaded.sent}`),
+    row('admitted (2xx) /s of the arrivals, p50 / p99 ms', (p) => `${p.overloaded.admittedPerSec}: ${latency(p.overloaded)}`),
+    row('**p99 admitted ÷ unloaded**', (p) => (p.overloaded.admitted > 0 && p.unloaded.latencyMs.p99 > 0 ? `${fmt(p.overloaded.latencyMs.p99 / p.unloaded.latencyMs.p99, 1)}×` : '–')),
+    row('shed (429, 503)', (p) => counts(p.overloaded.shed)),
+    row('shed answers with Retry-After', (p) => (total(p.overloaded.shed) === 0 ? '–' : `${p.overloaded.shedWithRetryAfter} of ${total(p.overloaded.shed)}`)),
+    row(`failed (no answer within ${first.timeoutMs / 1000} s, other answers)`, (p) => counts(p.overloaded.failed)),
+    row("the driver's own lag behind the schedule, p99 ms", (p) => fmt(p.overloaded.driverLagMs.p99)),
+    '',
+  ];
+}
+
+function soakTable(results: BenchResults): string[] {
+  const soak = results.soak;
+  if (soak === undefined) return [];
+  const operations = Object.keys(soak.runs) as Array<keyof typeof soak.runs>;
+  const first = soak.samples.find((sample) => sample.atS >= soak.warmupSeconds);
+  const last = soak.samples.at(-1);
+  const failed = (run: LoadRun) => Object.values(run.failed).reduce((sum, n) => sum + n, 0) + Object.values(run.shed).reduce((sum, n) => sum + n, 0);
+  return [
+    `| soak: ${soak.seconds} s at ${Math.round(soak.share * 100)}% of saturation, sampled every ${soak.intervalSeconds} s, warm-up ${soak.warmupSeconds} s | ${operations.join(' | ')} |`,
+    `|---|${operations.map(() => '---:').join('|')}|`,
+    `| rate /s (of a saturation of) | ${operations.map((op) => `${soak.ratesPerSec[op]} (${soak.saturationPerSec[op]})`).join(' | ')} |`,
+    `| completed, p50 / p99 ms | ${operations.map((op) => `${soak.runs[op].admitted}: ${fmt(soak.runs[op].latencyMs.p50)} / ${fmt(soak.runs[op].latencyMs.p99)}`).join(' | ')} |`,
+    `| refused or failed | ${operations.map((op) => String(failed(soak.runs[op]))).join(' | ')} |`,
+    '',
+    `roost after the warm-up → at the end: RSS ${first?.rssMb ?? '–'} → ${last?.rssMb ?? '–'} MB, V8 heap in use ${first?.heapUsedMb ?? '–'} → ${last?.heapUsedMb ?? '–'} MB; ` +
+      `growth (the last fifth of the time against the first: RSS by median, heap by its least) **RSS ${fmt(soak.rssGrowthPct, 1)}%**, **heap ${fmt(soak.heapGrowthPct, 1)}%**; ` +
+      `garbage collection took **${fmt(soak.gcSharePct, 1)}%** of roost's CPU time.`,
+    '',
   ];
 }
 

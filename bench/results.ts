@@ -1,8 +1,11 @@
 // The shape of a benchmark run's results (bench/results/bench.json), and
 // the per-operation view the report and the targets read. Pure.
 import type { HttpLoadResult } from './http-load.js';
+import type { OverloadOperation } from './overload.js';
 import type { Memory } from './proc.js';
 import type { SeedResult } from './seed.js';
+import type { SeriesPoint } from './series.js';
+import type { SoakResults } from './soak.js';
 import type { CpuPerOp } from './snapshots.js';
 import type { Summary } from './stats.js';
 
@@ -26,7 +29,8 @@ export interface FlowPhase {
   readonly loadavg1: readonly number[];
 }
 
-export type Server = 'roost' | 'floor';
+/** roost, its floor (floor.ts), or the passport-twitter peer (peer.ts), which does sign-ins only. */
+export type Server = 'roost' | 'floor' | 'peer';
 export type OperationName = 'sign-in' | 'code sign-in + redemption' | 'refresh';
 export const OPERATIONS: readonly OperationName[] = ['sign-in', 'code sign-in + redemption', 'refresh'];
 
@@ -77,6 +81,16 @@ export interface SeededResults {
   readonly http: HttpPhase[];
 }
 
+export interface RunMemory {
+  idle: Memory;
+  afterFlows: Memory;
+  end: Memory;
+  /** roost's RSS now and its peak so far (VmHWM) after each phase of the run, in order. */
+  afterPhases: Array<{ phase: string } & Memory>;
+  /** The highest peak of every roost process the run started: the measured one, read after its last phase, and the start-up and census instances. */
+  peakRssMb: number;
+}
+
 export interface BenchResults {
   date: string;
   command: string;
@@ -102,12 +116,25 @@ export interface BenchResults {
     connections: number;
     providerUsers: number;
     seedUsers: number;
+    /** The chart's concurrencies, and each point's seconds when the sweep measures it. */
+    seriesConcurrencies: number[];
+    seriesSeconds: number;
+    /** Seconds of each open-loop run of the overload phase (0: none), and the overload's multiple of the saturation rate. */
+    overloadSeconds: number;
+    overloadFactor: number;
+    soakSeconds: number;
   };
   startup: { firstStartMs: number; readyMs: number[]; medianReadyMs: number; readyCpuMs: number[]; medianReadyCpuMs: number; loggedStartupMs: number[] };
-  memory: { idle: Memory; afterFlows: Memory; end: Memory; peakRssMb: number };
+  memory: RunMemory;
   flows: FlowPhase[];
+  /** The passport-twitter peer's sign-ins (peer.ts), at each concurrency of the matrix, the provider answering at once. */
+  peer: OperationPhase[];
   operations: OperationPhase[];
   http: HttpPhase[];
+  /** Each operation at several concurrencies, roost beside its references: the chart's series. */
+  series: SeriesPoint[];
+  overload?: OverloadOperation[];
+  soak?: SoakResults;
   census: CensusEntry[];
   seeded?: SeededResults;
   leftoverFlowsInRedis: number;

@@ -1,10 +1,12 @@
 // Entry of the helper processes the benchmark starts, each in its own
-// process so its CPU time is its own: `serve.ts provider|node-http|fastify|floor`.
+// process so its CPU time is its own: `serve.ts provider|node-http|fastify|floor|peer`.
 // Listens on a free loopback port and sends { url } to the parent over IPC.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFastifyCeiling, createNodeHttpCeiling, type CeilingBody } from './ceilings.js';
 import { createFloor } from './floor.js';
 import { createLoadProvider } from './load-provider.js';
+import { createPeer } from './peer.js';
 
 const role = process.argv[2];
 const host = '127.0.0.1';
@@ -42,6 +44,23 @@ if (role === 'provider') {
     floor.setPublicUrl(`http://${host}:${port}`);
     tell(port);
   });
+} else if (role === 'peer') {
+  // Its callback URL and issuer name the port, so it listens first and takes requests once built.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const peer = await createPeer({
+    databaseUrl: process.env.BENCH_DATABASE_URL ?? '',
+    redisUrl: process.env.BENCH_REDIS_URL ?? '',
+    providerUrl: process.env.BENCH_PROVIDER_URL ?? '',
+    consumerKey: process.env.BENCH_CONSUMER_KEY ?? '',
+    consumerSecret: process.env.BENCH_CONSUMER_SECRET ?? '',
+    publicUrl: `http://${host}:${port}`,
+    returnTo: process.env.BENCH_RETURN_TO ?? '',
+    poolSize: Number(process.env.BENCH_POOL_SIZE ?? 10),
+  });
+  server.on('request', peer.app);
+  tell(port);
 } else {
   process.stderr.write(`serve.ts: unknown role ${String(role)}\n`);
   process.exit(2);
