@@ -29,7 +29,8 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { tokenRoutes } from './http/routes/token.js';
 import { wellKnownRoutes } from './http/routes/well-known.js';
 import { securityHeaders } from './http/security-headers.js';
-import { pathOf } from './ops/logger.js';
+import { createOverloadGuard } from './http/overload.js';
+import { pathOf, RequestLogger } from './ops/logger.js';
 import { recordHttp } from './ops/metrics.js';
 import { sandboxProvider } from './sandbox/provider.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -71,6 +72,8 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request, written below with only safe fields.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log: a child logger made only when the request logs more than its closing line (ops/logger.ts).
+    childLoggerFactory: (parent, bindings) => new RequestLogger(parent as Logger, bindings) as unknown as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -135,10 +138,9 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
-    request.log.info(
-      { method: request.method, route, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
+    const line = { method: request.method, route, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (request.log instanceof RequestLogger) request.log.requestLine(line, 'request');
+    else request.log.info(line, 'request');
     recordHttp(deps.metrics, request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
@@ -156,7 +158,6 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
     ),
   );
 
-  await app.register(cookie, { secret: deps.cookieSecret });
   // Counters per client address, in Redis when there is one so every replica
   // shares them. Routes opt in (the login routes and /token do). If Redis fails the
   // limit is skipped: the same request then meets the flow store's 503.
@@ -171,29 +172,48 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
       new AppError('rate_limited', `Too many requests from this address; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`),
   });
   const options: RouteOptions = { config, deps };
+  // What an orchestrator or a scraper polls answers even under overload.
   await app.register(healthRoutes, options);
-  await app.register(docsRoutes, options);
-  await app.register(homeRoutes, options);
-  await app.register(clientRoutes, options);
-  await app.register(wellKnownRoutes, options);
-  await app.register(loginRoutes, options);
-  // The OpenID Connect provider: nothing registered (so 404) without OIDC_CLIENTS.
-  await app.register(oidcAuthorizeRoutes, options);
-  await app.register(oidcEndSessionRoutes, options);
-  // The routes a browser app calls with fetch(), in a context of their own:
-  // only they (and preflights) run the CORS hook (see http/cors.ts).
-  await app.register(async (api) => {
-    await api.register(cors, corsOptions(config));
-    await api.register(meRoutes, options);
-    await api.register(tokenRoutes, options);
-    await api.register(oidcUserinfoRoutes, options);
-    await api.register(logoutRoutes, options);
-    await api.register(sessionRoutes, options);
-    await api.register(accountRoutes, options);
-  });
   await app.register(metricsRoutes, options);
-  // Off (nothing registered, so 404) without ADMIN_API_KEYS.
-  await app.register(adminRoutes, options);
+  // Everything else is shed past OVERLOAD_MAX_EVENT_LOOP_DELAY_MS or
+  // OVERLOAD_MAX_IN_FLIGHT (http/overload.ts): 503 overloaded, as a page to
+  // a browser on the browser routes (their error handlers decide).
+  const overload = createOverloadGuard({ maxEventLoopDelayMs: config.overloadMaxEventLoopDelayMs, maxInFlight: config.overloadMaxInFlight }, (reason) =>
+    deps.metrics.requestsShed.inc({ reason }),
+  );
+  if (overload) {
+    app.addHook('onReady', async () => overload.start());
+    app.addHook('onClose', async () => overload.close());
+  }
+  await app.register(async (guarded) => {
+    if (overload) guarded.addHook('onRequest', overload.onRequest);
+    await guarded.register(docsRoutes, options);
+    await guarded.register(homeRoutes, options);
+    await guarded.register(clientRoutes, options);
+    await guarded.register(wellKnownRoutes, options);
+    // The routes that read or set cookies (the flow cookie, the browser
+    // session), in a context of their own: only they run the cookie hooks.
+    await guarded.register(async (browser) => {
+      await browser.register(cookie, { secret: deps.cookieSecret });
+      await browser.register(loginRoutes, options);
+      // The OpenID Connect provider: nothing registered (so 404) without OIDC_CLIENTS.
+      await browser.register(oidcAuthorizeRoutes, options);
+      await browser.register(oidcEndSessionRoutes, options);
+    });
+    // The routes a browser app calls with fetch(), in a context of their own:
+    // only they (and preflights) run the CORS hook (see http/cors.ts).
+    await guarded.register(async (api) => {
+      await api.register(cors, corsOptions(config));
+      await api.register(meRoutes, options);
+      await api.register(tokenRoutes, options);
+      await api.register(oidcUserinfoRoutes, options);
+      await api.register(logoutRoutes, options);
+      await api.register(sessionRoutes, options);
+      await api.register(accountRoutes, options);
+    });
+    // Off (nothing registered, so 404) without ADMIN_API_KEYS.
+    await guarded.register(adminRoutes, options);
+  });
   if (config.sandbox) {
     logger.warn({ url: config.twitter.apiUrl }, 'SANDBOX TWITTER PROVIDER IS ON: sign-ins use fake sandbox users, not Twitter');
     await app.register(sandboxProvider, {

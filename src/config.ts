@@ -98,6 +98,9 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** How long a closing process waits for in-flight requests. */
   readonly shutdownTimeoutMs: number;
+  /** Load shedding: past either bound a request is answered 503 overloaded at once; 0 turns that bound off. */
+  readonly overloadMaxEventLoopDelayMs: number;
+  readonly overloadMaxInFlight: number;
   /** Requests per client address and window on each of /login and /login/callback; 0 turns the limit off. */
   readonly loginRateLimit: number;
   readonly loginRateLimitWindow: number;
@@ -583,6 +586,8 @@ export function loadConfig(env: Env): Config {
     redisKeyPrefix,
     metricsToken,
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
+    overloadMaxEventLoopDelayMs: integer('OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 500, 0, 60000),
+    overloadMaxInFlight: integer('OVERLOAD_MAX_IN_FLIGHT', 1000, 0, 1_000_000),
     loginRateLimit: integer('LOGIN_RATE_LIMIT', 60, 0, 1_000_000),
     loginRateLimitWindow: integer('LOGIN_RATE_LIMIT_WINDOW', 60, 1, 86400),
     tokenRateLimit: integer('TOKEN_RATE_LIMIT', 120, 0, 1_000_000),

@@ -40,6 +40,8 @@ export const ERRORS = {
   signing_key_unavailable: { status: 503, title: 'This replica cannot sign tokens' },
   // SIGN_IN_HOOK_URL erred, timed out or answered garbage, and SIGN_IN_HOOK_FAIL_OPEN is off.
   sign_in_hook_failed: { status: 503, title: 'The sign-in hook did not answer usably' },
+  // Load shedding: this replica is past OVERLOAD_MAX_EVENT_LOOP_DELAY_MS or OVERLOAD_MAX_IN_FLIGHT; Retry-After says when to come back.
+  overloaded: { status: 503, title: 'Too busy to answer now' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

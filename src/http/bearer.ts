@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { createAccessTokenVerifier, type AccessClaims } from '../keys/access-tokens.js';
+import { cacheVerifiedTokens } from '../sessions/verified-tokens.js';
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const MAX_AUTHORIZATION_LENGTH = 8192;
@@ -21,11 +22,13 @@ export interface BearerAuth {
 
 export function createBearerAuth(config: Config, deps: Deps): BearerAuth {
   // The same key set as /me: tokens of a revoked key fail at once, a previous key's still verify.
-  const verifier = createAccessTokenVerifier(() => deps.keys.published().jwks, {
-    issuer: config.publicUrl,
-    audience: config.jwtAudience,
-    ttlSeconds: config.accessTokenTtl,
-  });
+  const keySet = () => deps.keys.published().jwks;
+  // A token presented again skips the signature check until its exp, a key
+  // set change or VERIFIED_TOKEN_CACHE_MS (sessions/verified-tokens.ts).
+  const verifier = cacheVerifiedTokens(
+    createAccessTokenVerifier(keySet, { issuer: config.publicUrl, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtl }),
+    { keySet },
+  );
   const verify = async (request: FastifyRequest): Promise<AccessClaims> => {
     const header = request.headers.authorization;
     if (header === undefined || header.length > MAX_AUTHORIZATION_LENGTH) throw invalidToken('A bearer access token is required');

@@ -39,6 +39,8 @@ export interface Metrics {
   readonly webhookAge: { read: () => Promise<number> };
   /** Sign-ins the sign-in hook refused, or that it failed for (outcome: refused, failed_closed, failed_open). */
   readonly signInHook: Counter<'outcome'>;
+  /** Requests answered 503 overloaded, by the bound they met (event_loop_delay, in_flight). */
+  readonly requestsShed: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -107,6 +109,12 @@ export function createMetrics(): Metrics {
     }),
     webhookAge,
     signInHook: new Counter({ name: 'roost_sign_in_hook_total', help: 'Sign-in hook calls, by outcome (allowed, refused, failed_closed, failed_open)', labelNames: ['outcome'], registers }),
+    requestsShed: new Counter({
+      name: 'roost_requests_shed_total',
+      help: 'Requests answered 503 overloaded, by the bound they met (event_loop_delay, in_flight)',
+      labelNames: ['reason'],
+      registers,
+    }),
   };
 }
 
