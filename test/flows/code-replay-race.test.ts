@@ -78,8 +78,14 @@ for (const mode of ['postgres and redis', 'embedded'] as const) {
     }
     // The interleaving this is about: the second redemption arrived while the
     // first was opening its session, and the first ended what it had opened.
+    // With Postgres the session's insert is a round trip on the network, so
+    // some rounds always land in it; the embedded database answers within the
+    // same few turns of the event loop, where the second request may or may
+    // not be read in time (the same code decides, so one mode shows it).
     const duringRedemption = reuseLines(roost, 'code_during_redemption');
-    t.ok(duringRedemption.length > 0, `the second redemption came while the first was opening its session in ${duringRedemption.length} of ${ROUNDS} rounds`);
+    if (mode === 'postgres and redis') {
+      t.ok(duringRedemption.length > 0, `the second redemption came while the first was opening its session in ${duringRedemption.length} of ${ROUNDS} rounds`);
+    }
     t.equal(duringRedemption.length, bothRefused, 'each such round refused both and ended the session the first opened');
   });
 }
