@@ -148,6 +148,13 @@ export async function buildApp(config: Config, deps: Deps, logger: Logger): Prom
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const appError = toAppError(error, request);
     logProblem(request, appError, error);
+    // A person's browser shed at a page of roost's own (the home page, the
+    // documentation) reads a page; the browser routes have their own handlers.
+    if (appError.code === 'overloaded' && wantsPage(request)) {
+      reply.status(appError.status).headers(appError.headers).header('cache-control', 'no-store');
+      reply.type('text/html; charset=utf-8').header('content-security-policy', PROBLEM_PAGE_CSP);
+      return reply.send(problemPage(appError, apps, 'Too busy right now'));
+    }
     return sendProblem(reply, appError);
   });
   const notFoundCors = notFoundCorsHeaders(config);

@@ -14,6 +14,7 @@
 // The routes an orchestrator or a scraper polls (/healthz, /readyz,
 // /metrics) are registered outside the guard and always answer.
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -59,21 +60,33 @@ export function createOverloadGuard(settings: OverloadSettings, onShed: (reason:
     delayMs = Math.min(earlierMs, latestMs);
     last = now;
   };
-  // One function for every answer: 'close' comes once per response, whether it finished or the client left.
-  function release(this: ServerResponse) {
-    inFlight -= 1;
-  }
+  // A place is freed once, by whichever closes first: the answer (finished
+  // or abandoned by its client), or the connection. A pipelined request
+  // queued behind an unfinished answer never gets the socket, so when the
+  // connection drops its answer never closes: the socket's close frees it.
+  const holdPlace = (response: ServerResponse, socket: Socket | null) => {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      inFlight -= 1;
+      response.off('close', release);
+      socket?.off('close', release);
+    };
+    response.once('close', release);
+    socket?.once('close', release);
+  };
   const refuse = (reason: ShedReason, done: HookHandlerDoneFunction) => {
     onShed(reason);
     done(new AppError('overloaded', `This server is too busy to answer now; try again in ${RETRY_AFTER_SECONDS} s`, { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } }));
   };
   return {
-    onRequest(_request, reply, done) {
+    onRequest(request, reply, done) {
       if (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) return refuse('event_loop_delay', done);
       if (maxInFlight > 0) {
         if (inFlight >= maxInFlight) return refuse('in_flight', done);
         inFlight += 1;
-        reply.raw.on('close', release);
+        holdPlace(reply.raw, request.raw.socket);
       }
       done();
     },

@@ -21,19 +21,20 @@ export interface SessionCheck {
 
 /** idleSeconds: SESSION_IDLE_TTL, so that /me and POST /token agree on when a session ended. */
 export function createSessionCheck(db: Db, now: () => number, idleSeconds: number): SessionCheck {
-  const cache = new Map<string, { active: boolean; until: number; endsAt: number }>();
+  const cache = new Map<string, { active: boolean; from: number; until: number; endsAt: number }>();
   return {
     async isActive(sid) {
       // Tokens roost issues always carry a session id; one without is refused (fail closed).
       if (typeof sid !== 'string' || !UUID.test(sid)) return false;
       const time = now();
       const cached = cache.get(sid);
-      if (cached && (!cached.active || (cached.until > time && cached.endsAt > time))) return cached.active;
+      // A clock that went back does not stretch the bound: an answer from its future is asked again.
+      if (cached && (!cached.active || (time >= cached.from && cached.until > time && cached.endsAt > time))) return cached.active;
       const state = await findSessionState(db, sid);
       const endsAt = state === undefined ? 0 : sessionEndsAt(state, idleSeconds);
       const active = endsAt > time;
       cache.delete(sid);
-      cache.set(sid, { active, until: time + SESSION_CHECK_CACHE_MS, endsAt });
+      cache.set(sid, { active, from: time, until: time + SESSION_CHECK_CACHE_MS, endsAt });
       // Maps keep insertion order: the first key is the oldest entry.
       if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
       return active;
